@@ -1,0 +1,172 @@
+"""``python -m autograder``: release, grade, demo, doctor.
+
+    python -m autograder release [CHAPTER ...]   regenerate course/ from solutions/
+    python -m autograder grade [CHAPTER ...]     autograde submitted/, export grades.csv, feedback
+    python -m autograder demo [--keep DIR]       grade bundled sample students end to end
+    python -m autograder doctor                  what is installed, missing, and how to fix it
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder import grading
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CliError(Exception):
+    """A user-facing error: printed without a traceback, exit status 2."""
+
+
+def _chapters(requested: list[str], root: Path) -> list[str]:
+    known = grading.chapters(root)
+    unknown = [c for c in requested if c not in known]
+    if unknown:
+        raise CliError(f"unknown chapter(s) {unknown}; chapters in {root / grading.SOLUTIONS}: {known}")
+    return requested or known
+
+
+def cmd_release(args) -> int:
+    root = Path(args.root)
+    for chapter in _chapters(args.chapters, root):
+        path = grading.release(root, chapter)
+        print(f"released {chapter} -> {path.relative_to(root)}")
+    return EXIT_OK
+
+
+def cmd_grade(args) -> int:
+    root = Path(args.root)
+    submitted = root / "submitted"
+    if not submitted.is_dir() or not any(submitted.iterdir()):
+        raise CliError(
+            f"nothing to grade: {submitted} is empty or missing. Collect submissions first "
+            "(nbgrader collect CHAPTER, or copy them to submitted/STUDENT/CHAPTER/CHAPTER.ipynb)."
+        )
+    chapters = _chapters(args.chapters, root)
+    for chapter in chapters:
+        if not any(submitted.glob(f"*/{chapter}")):
+            print(f"{chapter}: no submissions, skipped")
+            continue
+        # A chapter must be in the gradebook before it can be graded.
+        if not (root / "gradebook.db").exists() or not _in_gradebook(root, chapter):
+            grading.release(root, chapter)
+        print(f"{chapter}: autograding ...", flush=True)
+        grading.autograde(root, chapter)
+        if args.feedback:
+            grading.run_nbgrader(["generate_feedback", chapter, "--force"], root)
+    grading.run_nbgrader(["export", "--to", str(Path(args.export).resolve())], root)
+    rows = grading.gradebook_rows(root)
+    print(grading.format_table(rows, ["chapter", "student", "score", "max_score"]))
+    print(f"grades exported to {args.export}")
+    return EXIT_OK
+
+
+def _in_gradebook(root: Path, chapter: str) -> bool:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        try:
+            gb.find_assignment(chapter)
+            return True
+        except MissingEntry:
+            return False
+
+
+def cmd_demo(args) -> int:
+    from autograder import samples
+
+    workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="autograder-demo-"))
+    chapters = _chapters(args.chapters, grading.REPO_ROOT)
+    print(f"demo course in {workdir}")
+    grading.make_course(workdir, chapters)
+    expected: dict[tuple[str, str], dict[str, float]] = {}
+    for chapter in chapters:
+        for student, (nb, scores) in samples.demo_students(chapter).items():
+            grading.submit(workdir, student, chapter, nb)
+            expected[(chapter, student)] = scores
+    for chapter in chapters:
+        print(f"{chapter}: autograding perfect, untouched, buggy ...", flush=True)
+        grading.autograde(workdir, chapter)
+
+    rows, mismatches = [], []
+    for (chapter, student), want in sorted(expected.items()):
+        got = grading.cell_scores(workdir, chapter, student)
+        score = sum(c.score for c in got.values())
+        rows.append(
+            {
+                "chapter": chapter,
+                "student": student,
+                "score": score,
+                "max_score": sum(c.max_score for c in got.values()),
+                "expected": sum(want.values()),
+                "failed cells": ", ".join(g for g, c in sorted(got.items()) if c.score < c.max_score) or "-",
+            }
+        )
+        if {g: c.score for g, c in got.items()} != want:
+            mismatches.append((chapter, student))
+    print()
+    print(grading.format_table(rows, ["chapter", "student", "score", "max_score", "expected", "failed cells"]))
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if mismatches:
+        print(f"\nMISMATCH: scores differ from the expected ones for {mismatches}")
+        return EXIT_FAILED
+    print("\nall scores as expected")
+    return EXIT_OK
+
+
+def cmd_doctor(args) -> int:
+    from autograder import doctor
+
+    problems = doctor.run(print)
+    return EXIT_FAILED if problems else EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description="Course tooling: release notebooks, grade submissions, run the demo, diagnose.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("release", help="regenerate course/ from solutions/ with nbgrader")
+    p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="e.g. 01_tensors (default: all)")
+    p.add_argument("--root", default=str(grading.REPO_ROOT), help="course root (default: the repository)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", help="autograde submitted/, export grades, write feedback")
+    p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: every chapter with submissions")
+    p.add_argument("--root", default=str(grading.REPO_ROOT), help="course root (default: the repository)")
+    p.add_argument("--export", default="grades.csv", help="CSV file for the grades (default: grades.csv)")
+    p.add_argument("--no-feedback", dest="feedback", action="store_false", help="skip feedback HTML")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("demo", help="grade sample students (perfect, untouched, buggy) end to end")
+    p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: all chapters")
+    p.add_argument("--keep", metavar="DIR", help="build the demo course in DIR and keep it")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("doctor", help="check the installation, data and GPU; say how to fix problems")
+    p.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CliError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    except grading.NbgraderError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,170 @@
+"""Sample submissions, for ``make demo`` and for the grading-soundness tests.
+
+* **perfect** — the solution notebook, submitted as is: full marks.
+* **untouched** — the student notebook from ``course/``: 0 on every graded cell.
+* **planted bugs** — the solution with known mistakes typed into answer cells. Each
+  `PlantedBug` names the answer cell it edits, the exact text it replaces, and the test cell
+  that must lose its points because of it. A bug whose ``old`` text no longer appears in the
+  solution raises `StaleBugError`, so this table cannot silently drift from the notebooks.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from autograder.grading import RELEASE, REPO_ROOT, SOLUTIONS, notebook_path
+
+
+class StaleBugError(ValueError):
+    """A planted bug's text is not (or not exactly once) in its answer cell."""
+
+
+@dataclass(frozen=True)
+class PlantedBug:
+    """A known mistake: replace ``old`` by ``new`` in answer cell ``cell`` of ``chapter``."""
+
+    name: str
+    chapter: str
+    cell: str
+    old: str
+    new: str
+    fails: str  # grade_id of the test cell that must score 0
+    why: str
+
+
+PLANTED_BUGS: tuple[PlantedBug, ...] = (
+    PlantedBug(
+        "keras_version_from_tf", "00_setup", "environment_facts",
+        '"keras": keras.__version__', '"keras": tf.__version__',
+        "test_environment_facts", "reports TensorFlow's version as Keras's",
+    ),
+    PlantedBug(
+        "no_seed", "00_setup", "seeded_kernel",
+        "    keras.utils.set_random_seed(seed)\n", "",
+        "test_seeded_kernel", "builds the layer without seeding: not reproducible",
+    ),
+    PlantedBug(
+        "reshape_without_transpose", "01_tensors", "extract_patches",
+        "    x = tf.transpose(x, (0, 1, 3, 2, 4, 5))\n", "",
+        "test_extract_patches", "reshape alone groups pixels of different patches",
+    ),
+    PlantedBug(
+        "sqrt_without_clip", "01_tensors", "pairwise_distances",
+        "tf.sqrt(tf.maximum(sq, 0.0))", "tf.sqrt(sq)",
+        "test_pairwise_distances", "round-off makes squared distances negative: NaN (hidden test)",
+    ),
+    PlantedBug(
+        "one_hot_bool", "01_tensors", "one_hot",
+        "return tf.cast(hits, tf.float32)", "return hits",
+        "test_one_hot", "returns booleans instead of float32",
+    ),
+    PlantedBug(
+        "softmax_no_max_shift", "01_tensors", "stable_softmax",
+        "shifted = logits - tf.reduce_max(logits, axis=axis, keepdims=True)", "shifted = logits",
+        "test_stable_softmax", "exp overflows for large logits: NaN",
+    ),
+    PlantedBug(
+        "masked_mean_plain_division", "01_tensors", "masked_mean",
+        "return tf.math.divide_no_nan(total, count)", "return total / count",
+        "test_masked_mean", "0/0 for an empty mask gives NaN (hidden test)",
+    ),
+    PlantedBug(
+        "eps_outside_sqrt", "01_tensors", "normalize_channels",
+        "return (x - mean) / tf.sqrt(var + eps)", "return (x - mean) / (tf.sqrt(var) + eps)",
+        "test_normalize_channels", "epsilon outside the square root: wrong for small variances (hidden test)",
+    ),
+    PlantedBug(
+        "sum_instead_of_mean", "01_tensors", "linear_mse_gradients",
+        "loss = tf.reduce_mean(tf.square(x @ w + b - y))",
+        "loss = tf.reduce_sum(tf.square(x @ w + b - y))",
+        "test_linear_mse_gradients", "sums the squared errors: loss and gradients n times too big",
+    ),
+)
+
+# The bugs in the "buggy" demo student: one caught by a visible test, one only by a hidden test.
+DEMO_BUGS = {"01_tensors": ("softmax_no_max_shift", "eps_outside_sqrt"), "00_setup": ("no_seed",)}
+
+
+def bugs_for(chapter: str) -> list[PlantedBug]:
+    return [bug for bug in PLANTED_BUGS if bug.chapter == chapter]
+
+
+def bug(name: str) -> PlantedBug:
+    for candidate in PLANTED_BUGS:
+        if candidate.name == name:
+            return candidate
+    raise KeyError(f"no planted bug named {name!r}")
+
+
+def read_notebook(path: Path):
+    return nbformat.read(path, as_version=4)
+
+
+def solution_notebook(chapter: str, root: Path = REPO_ROOT):
+    return read_notebook(notebook_path(root, SOLUTIONS, chapter))
+
+
+def untouched_notebook(chapter: str, root: Path = REPO_ROOT):
+    return read_notebook(notebook_path(root, RELEASE, chapter))
+
+
+def find_cell(nb, grade_id: str):
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
+            return cell
+    raise KeyError(f"no cell with grade_id {grade_id!r}")
+
+
+def plant(nb, bugs: list[PlantedBug]):
+    """A copy of ``nb`` with each bug's text replaced in its answer cell."""
+    nb = copy.deepcopy(nb)
+    for planted in bugs:
+        cell = find_cell(nb, planted.cell)
+        count = cell.source.count(planted.old)
+        if count != 1:
+            raise StaleBugError(
+                f"planted bug {planted.name!r}: expected its text once in cell "
+                f"{planted.cell!r} of {planted.chapter}, found it {count} times"
+            )
+        cell.source = cell.source.replace(planted.old, planted.new)
+    return nb
+
+
+def tamper_tests(nb):
+    """A copy of ``nb`` whose every test cell is replaced by a passing one-liner
+    (what a student trying to game the grader would do; nbgrader restores them)."""
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = "print('all tests passed')  # edited by the student"
+    return nb
+
+
+def graded_cells(nb) -> dict[str, float]:
+    """Points of every graded (test) cell, by grade_id."""
+    return {
+        cell.metadata["nbgrader"]["grade_id"]: float(cell.metadata["nbgrader"].get("points", 0))
+        for cell in nb.cells
+        if cell.metadata.get("nbgrader", {}).get("grade")
+    }
+
+
+def expected_scores(nb, bugs: list[PlantedBug]) -> dict[str, float]:
+    """Score of every graded cell of a solution with ``bugs`` planted."""
+    failing = {planted.fails for planted in bugs}
+    return {cell: (0.0 if cell in failing else points) for cell, points in graded_cells(nb).items()}
+
+
+def demo_students(chapter: str, root: Path = REPO_ROOT) -> dict[str, tuple[object, dict[str, float]]]:
+    """The demo's three students for ``chapter``: notebook and expected score per graded cell."""
+    solution = solution_notebook(chapter, root)
+    bugs = [bug(name) for name in DEMO_BUGS.get(chapter, ())]
+    return {
+        "perfect": (solution, expected_scores(solution, [])),
+        "untouched": (untouched_notebook(chapter, root), {c: 0.0 for c in graded_cells(solution)}),
+        "buggy": (plant(solution, bugs), expected_scores(solution, bugs)),
+    }
