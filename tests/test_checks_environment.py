@@ -1,0 +1,77 @@
+"""Chapter 00 checks: environment facts and seeded weights."""
+
+import platform
+
+import keras
+import numpy as np
+import tensorflow as tf
+from conftest import failure
+
+from autograder.checks import check_environment_facts, check_seeded_kernel
+
+
+def facts(**override):
+    base = {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "backend": keras.config.backend(),
+        "gpus": len(tf.config.list_physical_devices("GPU")),
+    }
+    base.update(override)
+    return base
+
+
+def test_true_facts_pass():
+    check_environment_facts(facts())
+
+
+def test_wrong_or_missing_facts_are_named_with_a_hint():
+    msg = failure(check_environment_facts, facts(keras=tf.__version__))
+    assert f"facts['keras']: expected {keras.__version__!r}, found {tf.__version__!r}" in msg
+    assert "keras.__version__" in msg
+    broken = facts()
+    del broken["backend"]
+    assert "missing the key(s) ['backend']" in failure(check_environment_facts, broken)
+    assert "should be an int" in failure(check_environment_facts, facts(gpus="0"))
+    assert "should return a dict" in failure(check_environment_facts, None)
+
+
+def seeded(seed):
+    keras.utils.set_random_seed(seed)
+    layer = keras.layers.Dense(4)
+    layer.build((None, 3))
+    return layer.kernel.numpy()
+
+
+def test_seeded_kernel_solution_passes():
+    check_seeded_kernel(seeded)
+
+
+def test_unseeded_kernel_is_not_reproducible():
+    def unseeded(seed):
+        layer = keras.layers.Dense(4)
+        layer.build((None, 3))
+        return layer.kernel.numpy()
+
+    assert "different kernels on two calls" in failure(check_seeded_kernel, unseeded)
+
+
+def test_fixed_seed_ignores_the_argument():
+    assert "are identical" in failure(check_seeded_kernel, lambda seed: seeded(0))
+
+
+def test_extra_randomness_before_the_layer_changes_the_weights():
+    def draws_first(seed):
+        keras.utils.set_random_seed(seed)
+        keras.random.normal((2,))
+        layer = keras.layers.Dense(4)
+        layer.build((None, 3))
+        return layer.kernel.numpy()
+
+    msg = failure(check_seeded_kernel, draws_first)
+    assert "values differ" in msg and "nothing random in between" in msg
+
+
+def test_wrong_shape_is_reported():
+    assert "wrong shape: expected (3, 4)" in failure(check_seeded_kernel, lambda s: seeded(s).T * np.float32(1))

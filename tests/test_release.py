@@ -1,0 +1,48 @@
+"""course/ is exactly what `nbgrader generate_assignment` makes from solutions/."""
+
+import json
+
+import pytest
+
+from autograder import grading, samples
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory):
+    return grading.make_course(tmp_path_factory.mktemp("release"))
+
+
+def comparable(path):
+    nb = json.loads(path.read_text())
+    return [(c["cell_type"], "".join(c["source"]), c["metadata"].get("nbgrader")) for c in nb["cells"]]
+
+
+def test_committed_course_equals_a_fresh_release(repo, regenerated):
+    for chapter in grading.chapters(repo):
+        committed = grading.notebook_path(repo, grading.RELEASE, chapter)
+        assert committed.is_file(), f"{committed} missing: run `make release`"
+        fresh = grading.notebook_path(regenerated, grading.RELEASE, chapter)
+        assert comparable(committed) == comparable(fresh), (
+            f"course/{chapter} is out of date with solutions/{chapter}: run `make release`"
+        )
+
+
+def test_student_notebooks_hold_no_solutions_and_no_hidden_tests(repo):
+    for chapter in grading.chapters(repo):
+        text = grading.notebook_path(repo, grading.RELEASE, chapter).read_text()
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+        nb = samples.untouched_notebook(chapter)
+        for grade_id in samples.graded_cells(nb):
+            answer = grade_id.removeprefix("test_")
+            assert "raise NotImplementedError()" in samples.find_cell(nb, answer).source
+
+
+def test_every_graded_cell_has_visible_and_hidden_tests(repo):
+    for chapter in grading.chapters(repo):
+        nb = samples.solution_notebook(chapter)
+        for grade_id in samples.graded_cells(nb):
+            source = samples.find_cell(nb, grade_id).source
+            visible = source.split("### BEGIN HIDDEN TESTS")[0]
+            assert "from autograder.checks import" in visible, f"{chapter}/{grade_id}: no visible test"
+            if grade_id != "test_environment_facts":  # environment facts have no edge cases
+                assert "### BEGIN HIDDEN TESTS" in source, f"{chapter}/{grade_id}: no hidden tests"

@@ -1,0 +1,101 @@
+"""Repository hygiene: stripped notebooks, lint, pins, config, docs."""
+
+import json
+import re
+import runpy
+import subprocess
+import sys
+
+import pytest
+
+from autograder import grading
+
+# Lines TensorFlow/absl/Python write to stderr, which must not zero a test cell.
+LIBRARY_LOG_LINES = [
+    "2026-11-22 09:00:00.123456: W tensorflow/core/framework/op_kernel.cc:1857] OP_REQUIRES failed",
+    "I0000 00:00:1795338298.576500    3517 port.cc:153] oneDNN custom operations are on.",
+    "E0000 00:00:1795338306.027668    3517 cuda_platform.cc:52] failed call to cuInit",
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "/x/site-packages/keras/src/layers/core/dense.py:93: UserWarning: Do not pass an `input_shape`",
+]
+STUDENT_LINES = ["my debug output", "Traceback (most recent call last):", "0.5"]
+
+
+def notebooks(repo):
+    return sorted(p for folder in ("solutions", "course") for p in (repo / folder).rglob("*.ipynb")
+                  if ".ipynb_checkpoints" not in p.parts)
+
+
+def test_committed_notebooks_have_no_outputs(repo):
+    assert notebooks(repo)
+    for path in notebooks(repo):
+        for cell in json.loads(path.read_text())["cells"]:
+            assert not cell.get("outputs") and not cell.get("execution_count"), f"{path}: strip outputs"
+
+
+def test_ruff_passes_on_python_and_notebooks(repo):
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=repo, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def pins(path):
+    return sorted(line.strip() for line in path.read_text().splitlines() if "==" in line and not line.startswith("#"))
+
+
+def test_binder_uses_the_same_pins_and_python(repo):
+    assert pins(repo / "binder" / "requirements.txt") == pins(repo / "requirements.txt")
+    assert (repo / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+    assert "dataset-fashion-mnist" in (repo / "binder" / "apt.txt").read_text()
+    post_build = (repo / "binder" / "postBuild").read_text()
+    assert post_build.startswith("#!") and "set -e" in post_build
+
+
+def test_pins_are_the_course_versions(repo):
+    pinned = dict(line.split("==") for line in pins(repo / "requirements.txt"))
+    assert pinned["tensorflow"].startswith("2.21") and pinned["keras"].startswith("3.15")
+    assert pinned["nbgrader"] == "0.9.6" and pinned["jupyterlab"].startswith("4.6")
+
+
+@pytest.fixture(scope="module")
+def nbgrader_config(repo):
+    class Section(dict):
+        def __getattr__(self, name):
+            return self.setdefault(name, Section())
+
+        def __setattr__(self, name, value):
+            self[name] = value
+
+    config = Section()
+    runpy.run_path(str(repo / "nbgrader_config.py"), init_globals={"get_config": lambda: config})
+    return config
+
+
+def test_config_maps_folders_and_sets_a_timeout(nbgrader_config):
+    assert nbgrader_config.CourseDirectory.source_directory == "solutions"
+    assert nbgrader_config.CourseDirectory.release_directory == "course"
+    assert 30 <= nbgrader_config.Execute.timeout <= 300
+
+
+@pytest.mark.parametrize("line", LIBRARY_LOG_LINES)
+def test_ignore_pattern_drops_library_log_lines(nbgrader_config, line):
+    assert nbgrader_config.IgnorePattern.enabled
+    assert re.search(nbgrader_config.IgnorePattern.pattern, f"some text\n{line}\nmore")
+
+
+@pytest.mark.parametrize("line", STUDENT_LINES)
+def test_ignore_pattern_keeps_other_stderr(nbgrader_config, line):
+    assert not re.search(nbgrader_config.IgnorePattern.pattern, line)
+
+
+def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_command(repo):
+    readme = (repo / "README.md").read_text()
+    head = readme[:1500]
+    assert "make lab" in head and "make test" in head
+    ci = (repo / ".ci" / "run").read_text()
+    assert "make test" in ci and "dataset-fashion-mnist" in ci
+
+
+def test_chapters_are_numbered_and_paired(repo):
+    names = grading.chapters(repo)
+    assert names[:2] == ["00_setup", "01_tensors"]
+    assert all(re.fullmatch(r"\d\d_[a-z_]+", n) for n in names)
