@@ -1,0 +1,58 @@
+# Every target creates .venv (Python 3.11, pinned requirements, the autograder package
+# installed editable) when it is missing or older than requirements.txt / pyproject.toml.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PORT   ?= 8888
+JOBS   ?= auto
+
+# nbgrader runs `alembic` as a subprocess: the virtualenv's bin/ must be on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+
+.PHONY: venv lab test release grade demo doctor lint bench clean
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+venv: $(STAMP)
+
+## JupyterLab on the course (nbgrader extensions included), opened on course/.
+lab: $(STAMP)
+	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.port=$(PORT) \
+		--LabApp.default_url=/lab/tree/course $(LAB_ARGS)
+
+## The whole suite: unit tests, grading soundness with real nbgrader, nbval of solutions/.
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests solutions --nbval-lax
+
+## Regenerate course/ (student notebooks) from solutions/ with nbgrader generate_assignment.
+release: $(STAMP)
+	$(BIN)/python -m autograder release
+
+## Autograde everything in submitted/, write feedback/ and grades.csv.
+grade: $(STAMP)
+	$(BIN)/python -m autograder grade
+
+## Grade bundled sample students (perfect, untouched, planted bugs) end to end.
+demo: $(STAMP)
+	$(BIN)/python -m autograder demo
+
+doctor: $(STAMP)
+	$(BIN)/python -m autograder doctor
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+## Time and peak memory of every solution notebook (see docs/benchmarks.md).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/notebooks.py
+
+clean:
+	rm -rf autograded feedback gradebook.db grades.csv build
