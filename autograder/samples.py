@@ -78,6 +78,42 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "test_normalize_channels", "epsilon outside the square root: wrong for small variances (hidden test)",
     ),
     PlantedBug(
+        "sigmoid_grad_plus", "02_activations", "sigmoid_tanh",
+        "return s * (1 - s)", "return s * (1 + s)",
+        "test_sigmoid_tanh", "sigmoid' written as s(1 + s)",
+    ),
+    PlantedBug(
+        "relu_grad_one_at_zero", "02_activations", "relu_family",
+        "return (x > 0).astype(x.dtype)", "return (x >= 0).astype(x.dtype)",
+        "test_relu_family", "relu'(0) = 1, but TensorFlow's value at the kink is 0",
+    ),
+    PlantedBug(
+        "elu_grad_without_alpha", "02_activations", "elu_selu",
+        "np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0)))", "np.where(x > 0, 1.0, np.exp(np.minimum(x, 0)))",
+        "test_elu_selu", "forgets alpha in elu' (right only for alpha = 1: hidden test)",
+    ),
+    PlantedBug(
+        "softplus_overflow", "02_activations", "softplus_silu",
+        "return (np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))).astype(x.dtype)",
+        "return np.log(1 + np.exp(x)).astype(x.dtype)",
+        "test_softplus_silu", "log(1 + exp(x)) overflows for large x",
+    ),
+    PlantedBug(
+        "gelu_tanh_without_cubic", "02_activations", "gelu",
+        "u = np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)", "u = np.sqrt(2 / np.pi) * x",
+        "test_gelu", "drops the 0.044715 x^3 term of the tanh approximation",
+    ),
+    PlantedBug(
+        "softmax_overflow", "02_activations", "softmax",
+        "e = np.exp(x - np.max(x, axis=axis, keepdims=True))", "e = np.exp(x)",
+        "test_softmax", "no max subtraction: exp overflows",
+    ),
+    PlantedBug(
+        "forward_difference", "02_activations", "gradient_check",
+        "return (f(x + h) - f(x - h)) / (2 * h)", "return (f(x + h) - f(x)) / h",
+        "test_gradient_check", "forward instead of central difference",
+    ),
+    PlantedBug(
         "sum_instead_of_mean", "01_tensors", "linear_mse_gradients",
         "loss = tf.reduce_mean(tf.square(x @ w + b - y))",
         "loss = tf.reduce_sum(tf.square(x @ w + b - y))",
@@ -86,7 +122,11 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
 )
 
 # The bugs in the "buggy" demo student: one caught by a visible test, one only by a hidden test.
-DEMO_BUGS = {"01_tensors": ("softmax_no_max_shift", "eps_outside_sqrt"), "00_setup": ("no_seed",)}
+DEMO_BUGS = {
+    "00_setup": ("no_seed",),
+    "01_tensors": ("softmax_no_max_shift", "eps_outside_sqrt"),
+    "02_activations": ("sigmoid_grad_plus", "elu_grad_without_alpha"),
+}
 
 
 def bugs_for(chapter: str) -> list[PlantedBug]:

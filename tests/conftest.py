@@ -23,3 +23,16 @@ def failure(fn, *args, **kwargs) -> str:
     with pytest.raises(AssertionError) as info:
         fn(*args, **kwargs)
     return str(info.value)
+
+
+def solution_functions(chapter: str, preamble: str = "") -> dict:
+    """Execute the answer cells of ``solutions/CHAPTER`` and return the names they define,
+    so unit tests check the checks against the very code the notebook ships."""
+    from autograder import samples
+
+    namespace: dict = {}
+    exec(preamble, namespace)
+    for cell in samples.solution_notebook(chapter).cells:
+        if cell.metadata.get("nbgrader", {}).get("solution"):
+            exec(cell.source, namespace)
+    return namespace

@@ -123,6 +123,11 @@ class TestChapter01(SoundnessSuite):
     noisy_cell = "one_hot"
 
 
+class TestChapter02(SoundnessSuite):
+    chapter = "02_activations"
+    noisy_cell = "softmax"
+
+
 def test_every_chapter_has_a_soundness_suite():
     covered = {cls.chapter for cls in SoundnessSuite.__subclasses__()}
     assert covered == set(grading.chapters())

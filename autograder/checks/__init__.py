@@ -4,9 +4,16 @@ A test cell is short: ``from autograder.checks import check_stable_softmax`` and
 A check raises ``AssertionError`` with what was expected, what was found, where, and a hint.
 
 Layout: `arrays` (comparing arrays, shared by every check), `gradients` (tape references and
-numerical gradients), then one module per chapter family: `environment` (00), `tensors` (01).
+numerical gradients), then one module per chapter family: `environment` (00), `tensors` (01),
+`activations` (02).
 """
 
+from autograder.checks.activations import (
+    check_activation,
+    check_central_difference,
+    check_relative_error,
+    check_softmax,
+)
 from autograder.checks.arrays import check_array, check_scalar, relative_error, to_numpy
 from autograder.checks.environment import check_environment_facts, check_seeded_kernel
 from autograder.checks.gradients import check_gradient, numeric_gradient, reference_gradient
@@ -21,6 +28,10 @@ from autograder.checks.tensors import (
 )
 
 __all__ = [
+    "check_activation",
+    "check_central_difference",
+    "check_relative_error",
+    "check_softmax",
     "check_array",
     "check_environment_facts",
     "check_extract_patches",

@@ -1,0 +1,186 @@
+"""Checks for chapter 02 (activations): NumPy activations and their derivatives against
+``keras.activations`` and ``tf.GradientTape``.
+
+Inputs: a grid on [-6, 6] with step 0.25 (so it contains the kink at 0), points just around 0,
+and large |x| up to 1000, in float32 and in float64. The student's functions run under
+``np.errstate(over="raise", invalid="raise", divide="raise")``: an implementation that
+overflows (``exp(1000)``) fails even when the final value happens to be right.
+
+At a kink the derivative is a convention; the checks expect TensorFlow's registered gradient
+(the notebook prints them): relu'(0) = 0, leaky_relu'(0) = negative_slope, elu'(0) = alpha,
+selu'(0) = scale = 1.0507...
+
+Tolerances (measured, KERAS3_FACTS.md): float32 rtol 1e-5, atol 1e-5; float64 rtol 1e-7,
+atol 1e-8 (analytic NumPy vs tape differ by up to 5.6e-9 there: the derivative of Keras's
+tanh-approximate gelu at x = -0.75).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.checks.arrays import check_array, relative_error, to_numpy
+from autograder.checks.gradients import reference_gradient
+
+TOLERANCE = {"float32": {"rtol": 1e-5, "atol": 1e-5}, "float64": {"rtol": 1e-7, "atol": 1e-8}}
+
+GRID = np.unique(
+    np.concatenate([np.linspace(-6.0, 6.0, 49), [-1000.0, -100.0, -30.0, -1e-3, 0.0, 1e-3, 30.0, 100.0, 1000.0]])
+)
+
+HINTS = {
+    "sigmoid": (
+        "σ(x) = 1 / (1 + e^(-x)); for stability use z = exp(-|x|): σ = 1/(1+z) for x ≥ 0, z/(1+z) for x < 0.",
+        "σ'(x) = σ(x) (1 − σ(x)).",
+    ),
+    "tanh": ("use np.tanh (it is stable).", "tanh'(x) = 1 − tanh(x)²."),
+    "relu": ("relu(x) = max(x, 0).", "relu'(x) = 1 for x > 0 and 0 for x ≤ 0 (TensorFlow's value at 0 is 0)."),
+    "leaky_relu": (
+        "leaky_relu(x) = x for x > 0, negative_slope·x otherwise.",
+        "the derivative is 1 for x > 0 and negative_slope for x ≤ 0 (also at 0).",
+    ),
+    "elu": (
+        "elu(x) = x for x > 0, alpha·(e^x − 1) otherwise; use np.expm1(np.minimum(x, 0)) so e^x never overflows.",
+        "elu'(x) = 1 for x > 0, alpha·e^x for x ≤ 0 (alpha at 0).",
+    ),
+    "selu": (
+        "selu(x) = scale·elu(x, alpha) with alpha = 1.6732632423543772, scale = 1.0507009873554805.",
+        "selu'(x) = scale for x ≥ 0 (TensorFlow's value at 0), scale·alpha·e^x for x < 0.",
+    ),
+    "softplus": (
+        "softplus(x) = log(1 + e^x); stable: max(x, 0) + log1p(exp(−|x|)).",
+        "softplus'(x) = σ(x), computed stably.",
+    ),
+    "silu": ("silu(x) = x·σ(x) with a stable σ.", "silu'(x) = σ(x) + x·σ(x)(1 − σ(x)) = σ(x)(1 + x(1 − σ(x)))."),
+    "gelu": (
+        "exact: x·Φ(x) = 0.5·x·(1 + erf(x/√2)); approximate: 0.5·x·(1 + tanh(√(2/π)(x + 0.044715x³))).",
+        "exact: Φ(x) + x·φ(x) with φ(x) = e^(−x²/2)/√(2π); approximate: differentiate the tanh form "
+        "(chain rule through x + 0.044715x³).",
+    ),
+}
+
+
+def grid(dtype: str) -> np.ndarray:
+    return GRID.astype(dtype)
+
+
+def keras_activation(name: str):
+    import keras
+
+    return getattr(keras.activations, name)
+
+
+def call_strict(fn, *args, name: str, hint: str, **kwargs):
+    """Call a student NumPy function with floating-point overflow and invalid ops raising."""
+    try:
+        with np.errstate(over="raise", invalid="raise", divide="raise"):
+            return fn(*args, **kwargs)
+    except FloatingPointError as err:
+        dtype = getattr(args[0], "dtype", "")
+        raise AssertionError(
+            f"{name} raised FloatingPointError ({err}) on {dtype} inputs with |x| up to "
+            f"{float(np.max(np.abs(args[0]))):g}.\nHint: {hint} Note that np.where evaluates both "
+            "branches, so the branch you do not keep must not overflow either."
+        ) from None
+
+
+def check_activation(fn, grad_fn, name: str, x=None, **params) -> None:
+    """``fn(x, **params)`` must equal ``keras.activations.<name>`` and ``grad_fn(x, **params)``
+    its tape derivative, on float32 and float64 inputs (`GRID` unless ``x`` is given), keeping
+    the input dtype and never overflowing.
+    """
+    import tensorflow as tf
+
+    reference = keras_activation(name)
+    value_hint, grad_hint = HINTS.get(name, ("", ""))
+    label = name + ("" if not params else "(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")")
+    cases = [grid("float32"), grid("float64")] if x is None else [np.asarray(x)]
+    for xs in cases:
+        dtype = xs.dtype.name
+        expected = reference(tf.constant(xs), **params).numpy()
+        found = call_strict(fn, xs.copy(), name=f"{label} value", hint=value_hint, **params)
+        check_array(found, expected, name=f"{label}(x) in {dtype}", hint=value_hint, inputs={"x": xs}, **TOLERANCE[dtype])
+        expected_grad = reference_gradient(lambda t: reference(t, **params), xs)
+        found_grad = call_strict(grad_fn, xs.copy(), name=f"{label} derivative", hint=grad_hint, **params)
+        check_array(
+            found_grad, expected_grad, name=f"{label}'(x) in {dtype}", hint=grad_hint, inputs={"x": xs}, **TOLERANCE[dtype]
+        )
+
+
+def softmax_inputs():
+    rng = np.random.default_rng(21)
+    return [
+        (rng.normal(size=(4, 5)), -1),
+        (np.array([[1000.0, 999.0, -1000.0], [0.0, 0.0, 0.0]]), -1),
+        (rng.normal(scale=50.0, size=(3, 4)), 0),
+    ]
+
+
+def check_softmax(softmax, softmax_jacobian, cases=None) -> None:
+    """``softmax(x, axis)`` equals ``keras.activations.softmax``; ``softmax_jacobian(x)`` for a
+    1-D ``x`` of length n equals the (n, n) tape Jacobian ``J[i, j] = ∂s_i/∂x_j = s_i(δ_ij − s_j)``.
+    """
+    import keras
+    import tensorflow as tf
+
+    hint = "subtract the max along `axis` (keepdims=True) before np.exp, then divide by the sum along `axis`."
+    for x, axis in cases or softmax_inputs():
+        for dtype in ("float32", "float64"):
+            xs = np.asarray(x, dtype=dtype)
+            expected = keras.activations.softmax(tf.constant(xs), axis=axis).numpy()
+            found = call_strict(softmax, xs.copy(), axis=axis, name=f"softmax(axis={axis})", hint=hint)
+            check_array(found, expected, name=f"softmax(x, axis={axis}) in {dtype}", hint=hint,
+                        inputs={"x": xs}, **TOLERANCE[dtype])
+    jac_hint = "J = diag(s) − s sᵀ with s = softmax(x): np.diag(s) - np.outer(s, s)."
+    for dtype in ("float32", "float64"):
+        x = np.array([0.5, -1.0, 2.0, 0.0, 1000.0 if dtype == "float64" else 3.0], dtype=dtype)
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            s = keras.activations.softmax(xt[None, :], axis=-1)[0]
+        expected = tape.jacobian(s, xt).numpy()
+        found = call_strict(softmax_jacobian, x.copy(), name="softmax_jacobian", hint=jac_hint)
+        check_array(found, expected, name=f"softmax_jacobian(x) in {dtype}", hint=jac_hint,
+                    inputs={"x": x}, **TOLERANCE[dtype])
+
+
+def check_central_difference(central_difference) -> None:
+    """``central_difference(f, x, h)`` = ``(f(x + h) − f(x − h)) / (2h)`` elementwise, in float64.
+
+    Checked on sin (exact derivative cos) with h = 1e-5, where the central difference errs by
+    ~1e-11 and a forward difference by ~5e-6, and against the formula itself with h = 1e-2.
+    """
+    x = np.linspace(-3.0, 3.0, 13)
+    hint = "use the central difference (f(x + h) − f(x − h)) / (2h), not the forward one (f(x + h) − f(x)) / h."
+    found = to_numpy(central_difference(np.sin, x.copy(), 1e-5), name="central_difference(np.sin, x, 1e-5)")
+    check_array(found, np.cos(x), name="central_difference(np.sin, x, h=1e-5)", rtol=0, atol=1e-9, hint=hint,
+                inputs={"x": x})
+    h = 1e-2
+    found = to_numpy(central_difference(np.exp, x.copy(), h), name="central_difference(np.exp, x, 1e-2)")
+    check_array(found, (np.exp(x + h) - np.exp(x - h)) / (2 * h), name="central_difference(np.exp, x, h=1e-2)",
+                rtol=1e-12, atol=1e-12, hint="use the `h` argument you are given. " + hint, inputs={"x": x})
+
+
+def check_relative_error(student_relative_error) -> None:
+    """``relative_error(a, b)`` = max over elements of ``|a − b| / max(|a| + |b|, 1e-12)``."""
+    cases = [
+        (np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0])),
+        (np.array([1.0, -2.0]), np.array([1.1, -2.0])),
+        (np.array([0.0, 1e-3]), np.array([0.0, -1e-3])),
+        (np.array([[1e-8, 5.0]]), np.array([[2e-8, 5.0]])),
+    ]
+    for a, b in cases:
+        found = to_numpy(student_relative_error(a.copy(), b.copy()), name="relative_error(a, b)")
+        if found.size != 1:
+            raise AssertionError(
+                f"relative_error(a, b) should return one number (the largest elementwise error), "
+                f"found an array of shape {found.shape}. Hint: take np.max at the end."
+            )
+        found = float(found.reshape(()))
+        expected = relative_error(a, b)
+        if not np.isfinite(found) or abs(found - expected) > 1e-12 + 1e-9 * expected:
+            raise AssertionError(
+                f"relative_error(a, b) for a = {a.tolist()}, b = {b.tolist()}: expected {expected!r}, "
+                f"found {found!r}.\nHint: max(|a − b| / max(|a| + |b|, 1e-12)) — take absolute values, and "
+                "guard the denominator so that a = b = 0 gives 0, not NaN."
+            )
