@@ -4,7 +4,8 @@
 * **untouched** — the student notebook from ``course/``: 0 on every graded cell.
 * **planted bugs** — the solution with known mistakes typed into answer cells. Each
   `PlantedBug` names the answer cell it edits, the exact text it replaces, and the test cell
-  that must lose its points because of it. A bug whose ``old`` text no longer appears in the
+  that must lose its points because of it (and the later cells that build on that answer,
+  which it names as ``cascades``). A bug whose ``old`` text no longer appears in the
   solution raises `StaleBugError`, so this table cannot silently drift from the notebooks.
 """
 
@@ -34,6 +35,7 @@ class PlantedBug:
     new: str
     fails: str  # grade_id of the test cell that must score 0
     why: str
+    cascades: tuple[str, ...] = ()  # later cells that build on this answer and fail with it
 
 
 PLANTED_BUGS: tuple[PlantedBug, ...] = (
@@ -114,6 +116,70 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "test_gradient_check", "forward instead of central difference",
     ),
     PlantedBug(
+        "momentum_wrong_sign", "03_optimizers", "sgd",
+        "m[...] = self.momentum * m - lr * grad", "m[...] = self.momentum * m + lr * grad",
+        "test_sgd", "velocity accumulates +lr·g: the parameters climb the gradient",
+    ),
+    PlantedBug(
+        "adagrad_from_zero", "03_optimizers", "adagrad",
+        "np.full_like(p, self.initial_accumulator_value)", "np.zeros_like(p)",
+        "test_adagrad", "accumulator starts at 0 instead of initial_accumulator_value",
+    ),
+    PlantedBug(
+        "rmsprop_eps_outside_sqrt", "03_optimizers", "rmsprop",
+        "np.sqrt(denominator + self.epsilon)", "(np.sqrt(denominator) + self.epsilon)",
+        "test_rmsprop", "textbook/PyTorch ε placement, outside the square root",
+    ),
+    PlantedBug(
+        "adadelta_without_lr", "03_optimizers", "adadelta",
+        "param += self.learning_rate * delta", "param += delta",
+        "test_adadelta", "Zeiler's form without Keras's learning_rate",
+    ),
+    PlantedBug(
+        "adam_epsilon_on_v_hat", "03_optimizers", "adam",
+        "param -= alpha * m / (np.sqrt(v) + self.epsilon)",
+        "param -= self.learning_rate * (m / (1 - self.beta_1**t)) / (np.sqrt(v / (1 - self.beta_2**t)) + self.epsilon)",
+        "test_adam", "textbook ε on √v̂ instead of Keras's epsilon-hat form (hidden test with tiny gradients)",
+        cascades=("test_adamw",),  # AdamW subclasses the student's Adam
+    ),
+    PlantedBug(
+        "adamw_as_l2", "03_optimizers", "adamw",
+        "param -= self.learning_rate * self.weight_decay * param\n        super().update_step(i, param, grad, t)",
+        "super().update_step(i, param, grad + self.weight_decay * param, t)",
+        "test_adamw", "weight decay added to the gradient (L2) instead of decoupled",
+    ),
+    PlantedBug(
+        "nadam_plain_beta1", "03_optimizers", "nadam",
+        "u_t = self.beta_1 * (1 - 0.5 * 0.96**t)", "u_t = self.beta_1",
+        "test_nadam", "no momentum schedule for u_t",
+    ),
+    PlantedBug(
+        "bce_logits_naive", "03_optimizers", "binary_crossentropy",
+        "elementwise = np.maximum(z, 0) - z * y_true + np.log1p(np.exp(-np.abs(z)))",
+        "elementwise = -(y_true * np.log(1 / (1 + np.exp(-z))) + (1 - y_true) * np.log(1 - 1 / (1 + np.exp(-z))))",
+        "test_binary_crossentropy", "sigmoid then log: overflow and log(0) for large logits",
+    ),
+    PlantedBug(
+        "cce_probabilities_not_renormalised", "03_optimizers", "categorical_crossentropy",
+        "p = y_pred / np.sum(y_pred, axis=-1, keepdims=True)\n", "p = y_pred\n",
+        "test_categorical_crossentropy", "Keras renormalises probabilities before the log (hidden test)",
+    ),
+    PlantedBug(
+        "focal_without_modulation", "03_optimizers", "focal",
+        "return ((1 - p_t) ** gamma * bce).mean(axis=-1)", "return bce.mean(axis=-1)",
+        "test_focal", "plain cross-entropy: the (1 − p_t)^γ factor is missing",
+    ),
+    PlantedBug(
+        "piecewise_boundary_off_by_one", "03_optimizers", "schedules",
+        "if step <= boundary:", "if step < boundary:",
+        "test_schedules", "a boundary step belongs to the earlier piece in Keras",
+    ),
+    PlantedBug(
+        "train_without_assign", "03_optimizers", "train",
+        "                variable.assign(value)\n", "                pass\n",
+        "test_train", "the updated parameters are never written back: the model does not learn",
+    ),
+    PlantedBug(
         "sum_instead_of_mean", "01_tensors", "linear_mse_gradients",
         "loss = tf.reduce_mean(tf.square(x @ w + b - y))",
         "loss = tf.reduce_sum(tf.square(x @ w + b - y))",
@@ -126,6 +192,7 @@ DEMO_BUGS = {
     "00_setup": ("no_seed",),
     "01_tensors": ("softmax_no_max_shift", "eps_outside_sqrt"),
     "02_activations": ("sigmoid_grad_plus", "elu_grad_without_alpha"),
+    "03_optimizers": ("adam_epsilon_on_v_hat", "rmsprop_eps_outside_sqrt"),
 }
 
 
@@ -195,7 +262,7 @@ def graded_cells(nb) -> dict[str, float]:
 
 def expected_scores(nb, bugs: list[PlantedBug]) -> dict[str, float]:
     """Score of every graded cell of a solution with ``bugs`` planted."""
-    failing = {planted.fails for planted in bugs}
+    failing = {cell for planted in bugs for cell in (planted.fails, *planted.cascades)}
     return {cell: (0.0 if cell in failing else points) for cell, points in graded_cells(nb).items()}
 
 

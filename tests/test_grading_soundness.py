@@ -12,7 +12,8 @@ For every chapter one `nbgrader autograde` run grades these students:
 * ``debug_print`` — the same with a student's own stderr line: that cell scores 0, as
   nbgrader rules (the filter is specific to library logs).
 
-Each chapter is a class, so pytest-xdist (--dist loadscope) grades chapters in parallel.
+Each chapter is a class, so pytest-xdist (--dist loadscope) grades chapters in parallel; a
+chapter with many bugs splits them into shards (`PlantedBugs` classes) graded side by side.
 """
 
 import pytest
@@ -37,22 +38,31 @@ def noisy(solution, cell_id, code=TF_LOG):
     return nb
 
 
-def grade_chapter(tmp_path_factory, chapter, noisy_cell):
+def bug_shard(chapter, shard):
+    """Planted bugs number shard[0], shard[0] + shard[1], ... of the chapter."""
+    index, count = shard
+    return samples.bugs_for(chapter)[index::count]
+
+
+def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True):
+    """Grade the core students (if `core`) and one student per planted bug of `shard`."""
     root = tmp_path_factory.mktemp(chapter)
     grading.make_course(root, [chapter])
     solution = samples.solution_notebook(chapter)
-    bugs = samples.bugs_for(chapter)
-    students = {
-        "perfect": (solution, samples.expected_scores(solution, [])),
-        "untouched": (samples.untouched_notebook(chapter), {c: 0.0 for c in samples.graded_cells(solution)}),
-        "tampered": (samples.tamper_tests(samples.plant(solution, bugs)), samples.expected_scores(solution, bugs)),
-        "noisy": (noisy(solution, noisy_cell), samples.expected_scores(solution, [])),
-        "debug_print": (
-            noisy(solution, noisy_cell, "import sys\nsys.stderr.write('my debug output\\n')"),
-            {**samples.expected_scores(solution, []), f"test_{noisy_cell}": 0.0},
-        ),
-    }
-    for planted in bugs:
+    students = {}
+    if core:
+        bugs = samples.bugs_for(chapter)
+        students = {
+            "perfect": (solution, samples.expected_scores(solution, [])),
+            "untouched": (samples.untouched_notebook(chapter), {c: 0.0 for c in samples.graded_cells(solution)}),
+            "tampered": (samples.tamper_tests(samples.plant(solution, bugs)), samples.expected_scores(solution, bugs)),
+            "noisy": (noisy(solution, noisy_cell), samples.expected_scores(solution, [])),
+            "debug_print": (
+                noisy(solution, noisy_cell, "import sys\nsys.stderr.write('my debug output\\n')"),
+                {**samples.expected_scores(solution, []), f"test_{noisy_cell}": 0.0},
+            ),
+        }
+    for planted in bug_shard(chapter, shard):
         students[f"bug_{planted.name}"] = (samples.plant(solution, [planted]), samples.expected_scores(solution, [planted]))
     for student, (nb, _) in students.items():
         grading.submit(root, student, chapter, nb)
@@ -62,13 +72,33 @@ def grade_chapter(tmp_path_factory, chapter, noisy_cell):
     return root, got, want
 
 
-class SoundnessSuite:
+class PlantedBugs:
+    """Each planted bug of one shard, each in its own submission, loses exactly its cell."""
+
     chapter = ""
     noisy_cell = ""
+    shard = (0, 1)
+    core = False
 
     @pytest.fixture(scope="class")
     def graded(self, tmp_path_factory):
-        return grade_chapter(tmp_path_factory, self.chapter, self.noisy_cell)
+        return grade_chapter(tmp_path_factory, self.chapter, self.noisy_cell, self.shard, self.core)
+
+    def test_each_planted_bug_loses_exactly_its_cell(self, graded):
+        _, got, want = graded
+        bugs = bug_shard(self.chapter, self.shard)
+        assert bugs, "every shard has planted bugs"
+        for planted in bugs:
+            student = f"bug_{planted.name}"
+            assert got[student] == want[student], f"{planted.name}: {planted.why}"
+            assert got[student][planted.fails] == 0.0
+
+
+class SoundnessSuite(PlantedBugs):
+    """The whole proof for a chapter (with the bugs of its shard; other shards are
+    `PlantedBugs` subclasses, graded in parallel by another worker)."""
+
+    core = True
 
     def test_solution_scores_full_marks(self, graded):
         _, got, want = graded
@@ -78,15 +108,6 @@ class SoundnessSuite:
     def test_untouched_notebook_scores_zero_everywhere(self, graded):
         _, got, _ = graded
         assert got["untouched"] and set(got["untouched"].values()) == {0.0}
-
-    def test_each_planted_bug_loses_exactly_its_cell(self, graded):
-        _, got, want = graded
-        bugs = samples.bugs_for(self.chapter)
-        assert bugs, "every chapter has planted bugs"
-        for planted in bugs:
-            student = f"bug_{planted.name}"
-            assert got[student] == want[student], f"{planted.name}: {planted.why}"
-            assert got[student][planted.fails] == 0.0
 
     def test_every_exercise_has_a_planted_bug(self, graded):
         _, got, _ = graded
@@ -128,9 +149,24 @@ class TestChapter02(SoundnessSuite):
     noisy_cell = "softmax"
 
 
-def test_every_chapter_has_a_soundness_suite():
-    covered = {cls.chapter for cls in SoundnessSuite.__subclasses__()}
-    assert covered == set(grading.chapters())
+class TestChapter03(SoundnessSuite):
+    chapter = "03_optimizers"
+    noisy_cell = "schedules"
+    shard = (0, 2)
+
+
+class TestChapter03MoreBugs(PlantedBugs):
+    chapter = "03_optimizers"
+    shard = (1, 2)
+
+
+def test_every_chapter_has_a_soundness_suite_and_every_bug_a_shard():
+    suites = SoundnessSuite.__subclasses__()
+    assert {cls.chapter for cls in suites} == set(grading.chapters())
+    shards = suites + [cls for cls in PlantedBugs.__subclasses__() if cls is not SoundnessSuite]
+    for chapter in grading.chapters():
+        covered = [b.name for cls in shards if cls.chapter == chapter for b in bug_shard(chapter, cls.shard)]
+        assert sorted(covered) == sorted(b.name for b in samples.bugs_for(chapter))
 
 
 def test_planted_bugs_apply_to_the_current_solutions():

@@ -1,6 +1,7 @@
 """course/ is exactly what `nbgrader generate_assignment` makes from solutions/."""
 
 import json
+import re
 
 import pytest
 
@@ -43,6 +44,8 @@ def test_every_graded_cell_has_visible_and_hidden_tests(repo):
         for grade_id in samples.graded_cells(nb):
             source = samples.find_cell(nb, grade_id).source
             visible = source.split("### BEGIN HIDDEN TESTS")[0]
-            assert "from autograder.checks import" in visible, f"{chapter}/{grade_id}: no visible test"
-            if grade_id != "test_environment_facts":  # environment facts have no edge cases
+            assert re.search(r"from autograder\.checks(\.\w+)? import", visible), f"{chapter}/{grade_id}: no visible test"
+            # Environment facts have no edge cases; an accuracy threshold is measured on
+            # held-out data the student never sees, which is its hidden test.
+            if grade_id not in ("test_environment_facts", "test_train"):
                 assert "### BEGIN HIDDEN TESTS" in source, f"{chapter}/{grade_id}: no hidden tests"

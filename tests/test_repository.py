@@ -97,5 +97,5 @@ def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_command(repo):
 
 def test_chapters_are_numbered_and_paired(repo):
     names = grading.chapters(repo)
-    assert names[:3] == ["00_setup", "01_tensors", "02_activations"]
+    assert names[:4] == ["00_setup", "01_tensors", "02_activations", "03_optimizers"]
     assert all(re.fullmatch(r"\d\d_[a-z_]+", n) for n in names)

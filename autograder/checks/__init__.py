@@ -4,8 +4,9 @@ A test cell is short: ``from autograder.checks import check_stable_softmax`` and
 A check raises ``AssertionError`` with what was expected, what was found, where, and a hint.
 
 Layout: `arrays` (comparing arrays, shared by every check), `gradients` (tape references and
-numerical gradients), then one module per chapter family: `environment` (00), `tensors` (01),
-`activations` (02).
+numerical gradients), `training` (accuracy thresholds on held-out data), then one module per
+chapter family: `environment` (00), `tensors` (01), `activations` (02), `optimizers` and
+`losses` (03).
 """
 
 from autograder.checks.activations import (

@@ -144,20 +144,19 @@ def check_softmax(softmax, softmax_jacobian, cases=None) -> None:
                     inputs={"x": x}, **TOLERANCE[dtype])
 
 
-def check_central_difference(central_difference) -> None:
+def check_central_difference(central_difference, h: float = 1e-2) -> None:
     """``central_difference(f, x, h)`` = ``(f(x + h) − f(x − h)) / (2h)`` elementwise, in float64.
 
     Checked on sin (exact derivative cos) with h = 1e-5, where the central difference errs by
-    ~1e-11 and a forward difference by ~5e-6, and against the formula itself with h = 1e-2.
+    ~1e-11 and a forward difference by ~5e-6, and against the formula itself with step ``h``.
     """
     x = np.linspace(-3.0, 3.0, 13)
     hint = "use the central difference (f(x + h) − f(x − h)) / (2h), not the forward one (f(x + h) − f(x)) / h."
     found = to_numpy(central_difference(np.sin, x.copy(), 1e-5), name="central_difference(np.sin, x, 1e-5)")
     check_array(found, np.cos(x), name="central_difference(np.sin, x, h=1e-5)", rtol=0, atol=1e-9, hint=hint,
                 inputs={"x": x})
-    h = 1e-2
-    found = to_numpy(central_difference(np.exp, x.copy(), h), name="central_difference(np.exp, x, 1e-2)")
-    check_array(found, (np.exp(x + h) - np.exp(x - h)) / (2 * h), name="central_difference(np.exp, x, h=1e-2)",
+    found = to_numpy(central_difference(np.exp, x.copy(), h), name=f"central_difference(np.exp, x, {h:g})")
+    check_array(found, (np.exp(x + h) - np.exp(x - h)) / (2 * h), name=f"central_difference(np.exp, x, h={h:g})",
                 rtol=1e-12, atol=1e-12, hint="use the `h` argument you are given. " + hint, inputs={"x": x})
 
 

@@ -1,0 +1,36 @@
+"""Accuracy thresholds: a trained model is graded on held-out data it never saw."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def classification_accuracy(model, x_test, y_test, batch_size: int = 1000) -> float:
+    """Fraction of ``x_test`` that ``model`` classifies as ``y_test`` (argmax of its outputs)."""
+    outputs = model.predict(x_test, batch_size=batch_size, verbose=0)
+    outputs = np.asarray(outputs)
+    if outputs.ndim != 2 or outputs.shape[0] != len(y_test):
+        raise AssertionError(
+            f"the model should output one row of class scores per image, shape ({len(y_test)}, classes); "
+            f"found {outputs.shape}."
+        )
+    return float(np.mean(np.argmax(outputs, axis=1) == np.asarray(y_test)))
+
+
+def check_fashion_mnist_accuracy(model, threshold: float, *, hint: str = "") -> None:
+    """Assert that ``model`` reaches ``threshold`` accuracy on the 10,000 Fashion-MNIST test
+    images (float32 in [0, 1], shape (N, 28, 28)), and print it.
+
+    Returns None on purpose, like every check: a number as the last value of a test cell
+    would be taken by nbgrader as a partial score.
+    """
+    from autograder.data import load_fashion_mnist
+
+    _, (x_test, y_test) = load_fashion_mnist(normalize=True)
+    accuracy = classification_accuracy(model, x_test, y_test)
+    if not accuracy >= threshold:
+        raise AssertionError(
+            f"test accuracy {accuracy:.4f} on the 10,000 held-out Fashion-MNIST test images is below "
+            f"the required {threshold:.2f}." + (f"\nHint: {hint}" if hint else "")
+        )
+    print(f"test accuracy {accuracy:.4f} (required: {threshold:.2f})")
