@@ -7,8 +7,8 @@
 * turns off TF32, which Ampere/Hopper GPUs use by default for float32 matmuls and
   convolutions (10-bit mantissa: a 512-deep matmul errs by ~3e-2), so a check gives the same
   grade on a GPU kernel as on a CPU one;
-* quiets TensorFlow's C++ and Python logging, because nbgrader scores a test cell 0 when
-  anything reaches stderr;
+* quiets TensorFlow's C++ and Python logging (including the lines TensorFlow prints while it
+  is imported), because nbgrader scores a test cell 0 when anything reaches stderr;
 * prints a short device report (stdout).
 
 Importing this module sets the logging environment variables *before* TensorFlow is imported,
@@ -17,9 +17,11 @@ which is the only moment they take effect for the C++ logs.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
+import sys
 import warnings
 from dataclasses import dataclass
 
@@ -55,6 +57,45 @@ class RuntimeInfo:
             f"op determinism: {'on' if self.deterministic else 'off'} | "
             f"TF32: {'on' if self.tf32 else 'off'}"
         )
+
+
+@contextlib.contextmanager
+def silenced_stderr_fd():
+    """Send file descriptor 2 to /dev/null for the duration (C++ writes bypass sys.stderr).
+
+    TensorFlow 2.21 prints absl's "All log messages before absl::InitializeLog()" and oneDNN /
+    CUDA notices from C++ while it is imported, whatever TF_CPP_MIN_LOG_LEVEL says. Python
+    exceptions are unaffected: they are raised, not printed.
+    """
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):  # no real fd 2 (some embedded interpreters)
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow():
+    """Import TensorFlow and Keras without their start-up log lines on stderr."""
+    if "tensorflow" in sys.modules and "keras" in sys.modules:
+        import keras
+        import tensorflow as tf
+
+        return tf, keras
+    with silenced_stderr_fd():
+        import keras
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()  # device discovery logs too (CUDA notices)
+    return tf, keras
 
 
 def quiet_logging() -> None:
@@ -105,8 +146,7 @@ def setup(
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
 
-    import keras
-    import tensorflow as tf
+    tf, keras = import_tensorflow()
 
     if quiet:
         quiet_logging()

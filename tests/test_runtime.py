@@ -33,3 +33,26 @@ def test_report_names_the_device():
 def test_bad_seeds_are_rejected(seed):
     with pytest.raises(ValueError, match="seed must be a non-negative int"):
         runtime.setup(seed=seed)
+
+
+def test_setup_in_a_fresh_kernel_writes_nothing_to_stderr(tmp_path):
+    # nbgrader zeroes a test cell on any stderr; TensorFlow's import-time C++ lines must not leak.
+    import subprocess
+    import sys
+
+    code = "from autograder.runtime import setup; setup(); import tensorflow as tf; print(float(tf.reduce_sum(tf.ones(3))))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={k: v for k, v in __import__("os").environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"})
+    assert out.returncode == 0, out.stderr
+    assert out.stderr == "" and out.stdout.strip().endswith("3.0")
+
+
+def test_silenced_stderr_is_restored_after_an_exception(capfd):
+    import os
+
+    with pytest.raises(RuntimeError), runtime.silenced_stderr_fd():
+        os.write(2, b"hidden\n")
+        raise RuntimeError("boom")
+    os.write(2, b"visible\n")
+    err = capfd.readouterr().err
+    assert "visible" in err and "hidden" not in err
