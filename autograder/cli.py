@@ -53,7 +53,7 @@ def cmd_grade(args) -> int:
             print(f"{chapter}: no submissions, skipped")
             continue
         # A chapter must be in the gradebook before it can be graded.
-        if not (root / "gradebook.db").exists() or not _in_gradebook(root, chapter):
+        if not grading.in_gradebook(root, chapter):
             grading.release(root, chapter)
         print(f"{chapter}: autograding ...", flush=True)
         grading.autograde(root, chapter)
@@ -64,17 +64,6 @@ def cmd_grade(args) -> int:
     print(grading.format_table(rows, ["chapter", "student", "score", "max_score"]))
     print(f"grades exported to {args.export}")
     return EXIT_OK
-
-
-def _in_gradebook(root: Path, chapter: str) -> bool:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
-        try:
-            gb.find_assignment(chapter)
-            return True
-        except MissingEntry:
-            return False
 
 
 def cmd_demo(args) -> int:

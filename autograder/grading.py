@@ -105,6 +105,27 @@ def autograde(root: Path, chapter: str, *, student: str | None = None, timeout: 
     return run_nbgrader(args, root, timeout=timeout)
 
 
+def gradebook(root: Path):
+    """nbgrader's Gradebook of the course at ``root`` (``root/gradebook.db``), a context manager."""
+    from nbgrader.api import Gradebook
+
+    return Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}")
+
+
+def in_gradebook(root: Path, chapter: str) -> bool:
+    """Whether ``chapter`` was released into the course's gradebook (False if there is none)."""
+    from nbgrader.api import MissingEntry
+
+    if not (Path(root) / "gradebook.db").exists():
+        return False
+    with gradebook(root) as gb:
+        try:
+            gb.find_assignment(chapter)
+            return True
+        except MissingEntry:
+            return False
+
+
 @dataclass(frozen=True)
 class CellScore:
     grade_id: str
@@ -114,9 +135,7 @@ class CellScore:
 
 def cell_scores(root: Path, chapter: str, student: str) -> dict[str, CellScore]:
     """Autograded score of every graded cell of ``student``'s ``chapter``, by grade_id."""
-    from nbgrader.api import Gradebook
-
-    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+    with gradebook(root) as gb:
         submission = gb.find_submission_notebook(chapter, chapter, student)
         return {
             g.name: CellScore(g.name, float(g.score), float(g.max_score)) for g in submission.grades
@@ -125,10 +144,8 @@ def cell_scores(root: Path, chapter: str, student: str) -> dict[str, CellScore]:
 
 def gradebook_rows(root: Path) -> list[dict]:
     """One row per (student, chapter) with score and max score, from the gradebook."""
-    from nbgrader.api import Gradebook
-
     rows = []
-    with Gradebook(f"sqlite:///{Path(root) / 'gradebook.db'}") as gb:
+    with gradebook(root) as gb:
         for assignment in gb.assignments:
             for submission in assignment.submissions:
                 rows.append(

@@ -85,11 +85,6 @@ def silenced_stderr_fd():
 
 def import_tensorflow():
     """Import TensorFlow and Keras without their start-up log lines on stderr."""
-    if "tensorflow" in sys.modules and "keras" in sys.modules:
-        import keras
-        import tensorflow as tf
-
-        return tf, keras
     with silenced_stderr_fd():
         import keras
         import tensorflow as tf

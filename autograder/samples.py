@@ -266,12 +266,27 @@ def expected_scores(nb, bugs: list[PlantedBug]) -> dict[str, float]:
     return {cell: (0.0 if cell in failing else points) for cell, points in graded_cells(nb).items()}
 
 
+def perfect_student(chapter: str, root: Path = REPO_ROOT):
+    """The solution as a submission, and its expected score per graded cell (full marks)."""
+    solution = solution_notebook(chapter, root)
+    return solution, expected_scores(solution, [])
+
+
+def untouched_student(chapter: str, root: Path = REPO_ROOT):
+    """The released student notebook as a submission, and its expected scores (0 everywhere)."""
+    return untouched_notebook(chapter, root), {c: 0.0 for c in graded_cells(solution_notebook(chapter, root))}
+
+
+def buggy_student(chapter: str, bugs: list[PlantedBug], root: Path = REPO_ROOT):
+    """The solution with ``bugs`` planted, and the scores they leave."""
+    solution = solution_notebook(chapter, root)
+    return plant(solution, bugs), expected_scores(solution, bugs)
+
+
 def demo_students(chapter: str, root: Path = REPO_ROOT) -> dict[str, tuple[object, dict[str, float]]]:
     """The demo's three students for ``chapter``: notebook and expected score per graded cell."""
-    solution = solution_notebook(chapter, root)
-    bugs = [bug(name) for name in DEMO_BUGS.get(chapter, ())]
     return {
-        "perfect": (solution, expected_scores(solution, [])),
-        "untouched": (untouched_notebook(chapter, root), {c: 0.0 for c in graded_cells(solution)}),
-        "buggy": (plant(solution, bugs), expected_scores(solution, bugs)),
+        "perfect": perfect_student(chapter, root),
+        "untouched": untouched_student(chapter, root),
+        "buggy": buggy_student(chapter, [bug(name) for name in DEMO_BUGS.get(chapter, ())], root),
     }

@@ -1,25 +1,20 @@
 """Chapter 00 checks: environment facts and seeded weights."""
 
-import platform
 
 import keras
 import numpy as np
 import tensorflow as tf
-from conftest import failure
+from conftest import failure, solution_functions
 
 from autograder.checks import check_environment_facts, check_seeded_kernel
 
+# The notebook's own solutions are the correct implementations.
+S = solution_functions("00_setup", "import platform\nimport keras\nimport tensorflow as tf")
+seeded = S["seeded_kernel"]
+
 
 def facts(**override):
-    base = {
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "backend": keras.config.backend(),
-        "gpus": len(tf.config.list_physical_devices("GPU")),
-    }
-    base.update(override)
-    return base
+    return {**S["environment_facts"](), **override}
 
 
 def test_true_facts_pass():
@@ -35,13 +30,6 @@ def test_wrong_or_missing_facts_are_named_with_a_hint():
     assert "missing the key(s) ['backend']" in failure(check_environment_facts, broken)
     assert "should be an int" in failure(check_environment_facts, facts(gpus="0"))
     assert "should return a dict" in failure(check_environment_facts, None)
-
-
-def seeded(seed):
-    keras.utils.set_random_seed(seed)
-    layer = keras.layers.Dense(4)
-    layer.build((None, 3))
-    return layer.kernel.numpy()
 
 
 def test_seeded_kernel_solution_passes():

@@ -51,11 +51,11 @@ def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True):
     solution = samples.solution_notebook(chapter)
     students = {}
     if core:
-        bugs = samples.bugs_for(chapter)
+        all_bugs, all_bugs_expected = samples.buggy_student(chapter, samples.bugs_for(chapter))
         students = {
-            "perfect": (solution, samples.expected_scores(solution, [])),
-            "untouched": (samples.untouched_notebook(chapter), {c: 0.0 for c in samples.graded_cells(solution)}),
-            "tampered": (samples.tamper_tests(samples.plant(solution, bugs)), samples.expected_scores(solution, bugs)),
+            "perfect": samples.perfect_student(chapter),
+            "untouched": samples.untouched_student(chapter),
+            "tampered": (samples.tamper_tests(all_bugs), all_bugs_expected),
             "noisy": (noisy(solution, noisy_cell), samples.expected_scores(solution, [])),
             "debug_print": (
                 noisy(solution, noisy_cell, "import sys\nsys.stderr.write('my debug output\\n')"),
@@ -63,7 +63,7 @@ def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True):
             ),
         }
     for planted in bug_shard(chapter, shard):
-        students[f"bug_{planted.name}"] = (samples.plant(solution, [planted]), samples.expected_scores(solution, [planted]))
+        students[f"bug_{planted.name}"] = samples.buggy_student(chapter, [planted])
     for student, (nb, _) in students.items():
         grading.submit(root, student, chapter, nb)
     grading.autograde(root, chapter)
