@@ -1,4 +1,4 @@
-"""Offline-first datasets for the course.
+"""Offline-first datasets for the course (and the small text resources of chapter 05).
 
 The notebooks use Keras's real loader, ``keras.datasets.fashion_mnist.load_data()``. That
 loader reads ``$KERAS_HOME/datasets/fashion-mnist/*-ubyte.gz`` (``~/.keras`` by default) and
@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import io
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -266,3 +267,27 @@ def describe_sources() -> list[str]:
     lines = [f"{'found' if _has_all_files(d) else 'absent'}: {d} ({k})" for k, d in candidate_dirs()]
     lines.append(f"will load from: {source.path} ({source.kind})" if source else "will load from: nowhere offline")
     return lines
+
+
+# --------------------------------------------------------------------------- text (chapter 05)
+
+RESOURCES = Path(__file__).resolve().parent / "resources"
+
+# Words text augmentation must never change: replacing or inserting synonyms of them adds
+# nothing, and deleting a negation flips a review's label ("not good" -> "good").
+STOP_WORDS = frozenset(
+    "a an the and or but of to in on at for with by from as is are was were be been it this that "
+    "these those i you he she we they my your its our their me him her us them so than too very".split()
+)
+NEGATIONS = frozenset("not no never nor n't nothing nobody none without".split())
+
+
+def load_synonyms() -> dict[str, list[str]]:
+    """The course's small synonym table (``autograder/resources/synonyms.json``), bundled so
+    that text augmentation works offline (WordNet would be a download).
+
+    Returns:
+        ``{word: [synonym, ...]}``; no word lists itself, and no stop word or negation appears.
+    """
+    table = json.loads((RESOURCES / "synonyms.json").read_text(encoding="utf-8"))
+    return {word: list(synonyms) for word, synonyms in table.items() if not word.startswith("_")}

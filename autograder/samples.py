@@ -38,6 +38,35 @@ class PlantedBug:
     cascades: tuple[str, ...] = ()  # later cells that build on this answer and fail with it
 
 
+# Chapter 04's regularized model and its callbacks, as the solution writes them ...
+REG_MODEL_OLD = """\
+    model = keras.Sequential([
+        keras.Input((28, 28)),
+        keras.layers.Flatten(),
+        keras.layers.Dropout(0.2),
+        keras.layers.Dense(256, activation="relu"),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(256, activation="relu"),
+        keras.layers.Dropout(0.5),
+        keras.layers.Dense(10),
+    ])
+    return compile_model(model, keras.optimizers.AdamW(1e-3, weight_decay=0.01))
+    ### END SOLUTION
+
+
+def regularization_callbacks():
+    ### BEGIN SOLUTION
+    return [keras.callbacks.EarlyStopping("val_accuracy", patience=10, restore_best_weights=True)]"""
+# ... and the planted mistake: the unregularized baseline again.
+REG_MODEL_NEW = """\
+    return compile_model(make_mlp(), keras.optimizers.Adam(1e-3))
+    ### END SOLUTION
+
+
+def regularization_callbacks():
+    ### BEGIN SOLUTION
+    return []"""
+
 PLANTED_BUGS: tuple[PlantedBug, ...] = (
     PlantedBug(
         "keras_version_from_tf", "00_setup", "environment_facts",
@@ -185,6 +214,58 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "loss = tf.reduce_sum(tf.square(x @ w + b - y))",
         "test_linear_mse_gradients", "sums the squared errors: loss and gradients n times too big",
     ),
+    # 04_regularization: grouped so that no two bugs of a shard (even / odd positions) share a cell.
+    PlantedBug(
+        "l2_with_half", "04_regularization", "penalties",
+        "return l2 * np.sum(np.square(w))", "return 0.5 * l2 * np.sum(np.square(w))",
+        "test_penalties", "the textbook ½λ‖w‖²: Keras's L2 has no ½",
+    ),
+    PlantedBug(
+        "dropout_mask_inverted", "04_regularization", "dropout",
+        "keep = rng.random(x.shape) >= rate", "keep = rng.random(x.shape) < rate",
+        "test_dropout", "keeps units with probability rate instead of 1 - rate",
+    ),
+    PlantedBug(
+        "l1_grad_sign_at_zero", "04_regularization", "penalty_grads",
+        "return (l1 * np.sign(w)).astype(w.dtype)", "return (l1 * np.where(w >= 0, 1.0, -1.0)).astype(w.dtype)",
+        "test_penalty_grads", "gradient +l1 at w = 0 where TensorFlow's subgradient is sign(0) = 0",
+    ),
+    PlantedBug(
+        "bn_momentum_swapped", "04_regularization", "batchnorm_train",
+        "new_mean = momentum * moving_mean + (1 - momentum) * mean",
+        "new_mean = (1 - momentum) * moving_mean + momentum * mean",
+        "test_batchnorm_train", "PyTorch's convention for momentum with Keras's value: the moving mean jumps to the batch",
+    ),
+    PlantedBug(
+        "dropout_no_rescale", "04_regularization", "dropout",
+        "np.where(keep, x / (1 - rate), 0)", "np.where(keep, x, 0)",
+        "test_dropout", "not inverted: kept units are not divided by 1 - rate, so E[output] != x",
+    ),
+    PlantedBug(
+        "no_regularization", "04_regularization", "regularized_model",
+        REG_MODEL_OLD, REG_MODEL_NEW,
+        "test_regularized_model", "the baseline again (no dropout, no decay, no early stopping): no gain",
+    ),
+    PlantedBug(
+        "bn_unbiased_variance", "04_regularization", "batchnorm_train",
+        "var = x.var(axis=axes)", "var = x.var(axis=axes, ddof=1)",
+        "test_batchnorm_train", "the unbiased variance: Keras divides by N, not N - 1",
+    ),
+    PlantedBug(
+        "bn_inference_batch_stats", "04_regularization", "batchnorm_inference",
+        "gamma * (x - moving_mean)", "gamma * (x - x.mean(axis=0))",
+        "test_batchnorm_inference", "inference centred with the batch's mean instead of the moving mean",
+    ),
+    PlantedBug(
+        "bn_inference_no_epsilon", "04_regularization", "batchnorm_inference",
+        "np.sqrt(moving_variance + epsilon)", "np.sqrt(moving_variance)",
+        "test_batchnorm_inference", "forgets epsilon under the square root",
+    ),
+    PlantedBug(
+        "l1_wrong_default", "04_regularization", "penalties",
+        "def l1_penalty(w, l1=0.01):", "def l1_penalty(w, l1=0.1):",
+        "test_penalties", "default strength 0.1 instead of Keras's 0.01 (only the hidden tests call it without l1)",
+    ),
 )
 
 # The bugs in the "buggy" demo student: one caught by a visible test, one only by a hidden test.
@@ -193,6 +274,7 @@ DEMO_BUGS = {
     "01_tensors": ("softmax_no_max_shift", "eps_outside_sqrt"),
     "02_activations": ("sigmoid_grad_plus", "elu_grad_without_alpha"),
     "03_optimizers": ("adam_epsilon_on_v_hat", "rmsprop_eps_outside_sqrt"),
+    "04_regularization": ("dropout_no_rescale", "l1_wrong_default"),
 }
 
 

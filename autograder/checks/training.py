@@ -24,13 +24,40 @@ def check_fashion_mnist_accuracy(model, threshold: float, *, hint: str = "") -> 
     Returns None on purpose, like every check: a number as the last value of a test cell
     would be taken by nbgrader as a partial score.
     """
-    from autograder.data import load_fashion_mnist
-
-    _, (x_test, y_test) = load_fashion_mnist()  # uint8: normalise only the 10,000 test images
-    accuracy = classification_accuracy(model, x_test.astype("float32") / 255.0, y_test)
+    accuracy = fashion_mnist_test_accuracy(model)
     if not accuracy >= threshold:
         raise AssertionError(
             f"test accuracy {accuracy:.4f} on the 10,000 held-out Fashion-MNIST test images is below "
             f"the required {threshold:.2f}." + (f"\nHint: {hint}" if hint else "")
         )
     print(f"test accuracy {accuracy:.4f} (required: {threshold:.2f})")
+
+
+def fashion_mnist_test_accuracy(model) -> float:
+    """Accuracy of ``model`` on the 10,000 Fashion-MNIST test images (float32 in [0, 1])."""
+    from autograder.data import load_fashion_mnist
+
+    _, (x_test, y_test) = load_fashion_mnist()  # uint8: normalise only the 10,000 test images
+    return classification_accuracy(model, x_test.astype("float32") / 255.0, y_test)
+
+
+def check_beats_baseline(model, baseline, *, threshold: float, margin: float, what: str, hint: str = "") -> None:
+    """Assert that ``model`` reaches ``threshold`` test accuracy on Fashion-MNIST *and* beats
+    ``baseline`` (the same architecture trained without ``what``) by at least ``margin``.
+
+    Both are measured on the 10,000 held-out test images; prints both. Returns None (a number
+    as a test cell's last value would be read by nbgrader as a partial score).
+    """
+    accuracy = fashion_mnist_test_accuracy(model)
+    baseline_accuracy = fashion_mnist_test_accuracy(baseline)
+    report = (
+        f"test accuracy {accuracy:.4f} with {what}, {baseline_accuracy:.4f} without "
+        f"(gain {accuracy - baseline_accuracy:+.4f}; required: ≥ {threshold:.2f} and a gain ≥ {margin:.3f})"
+    )
+    if not accuracy >= threshold:
+        raise AssertionError(f"{report}\nThe accuracy is below {threshold:.2f}." + (f"\nHint: {hint}" if hint else ""))
+    if not accuracy - baseline_accuracy >= margin:
+        raise AssertionError(
+            f"{report}\nThe gain over the model without {what} is below {margin:.3f}." + (f"\nHint: {hint}" if hint else "")
+        )
+    print(report)
