@@ -291,3 +291,20 @@ def load_synonyms() -> dict[str, list[str]]:
     """
     table = json.loads((RESOURCES / "synonyms.json").read_text(encoding="utf-8"))
     return {word: list(synonyms) for word, synonyms in table.items() if not word.startswith("_")}
+
+
+def shift_images(x, max_shift: int = 3, *, seed: int = 0) -> np.ndarray:
+    """Copies of images ``x`` (N, H, W) or (N, H, W, C), each moved by a random whole number
+    of pixels in [-max_shift, max_shift] down and right (independently), the vacated border
+    filled with 0 — images as an uncentred camera would deliver them. Seeded: the same
+    ``seed`` always gives the same shifts.
+    """
+    x = np.asarray(x)
+    shifts = np.random.default_rng(seed).integers(-max_shift, max_shift + 1, size=(len(x), 2))
+    out = np.zeros_like(x)
+    height, width = x.shape[1:3]
+    for i, (dy, dx) in enumerate(shifts):
+        out[i, max(dy, 0):height + min(dy, 0), max(dx, 0):width + min(dx, 0)] = x[
+            i, max(-dy, 0):height + min(-dy, 0), max(-dx, 0):width + min(-dx, 0)
+        ]
+    return out

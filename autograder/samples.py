@@ -266,6 +266,50 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "def l1_penalty(w, l1=0.01):", "def l1_penalty(w, l1=0.1):",
         "test_penalties", "default strength 0.1 instead of Keras's 0.01 (only the hidden tests call it without l1)",
     ),
+    # 05_data_augmentation: the even and the odd positions form the two shards.
+    PlantedBug(
+        "zoom_without_seed", "05_data_augmentation", "augmenter",
+        'keras.layers.RandomZoom(0.05, fill_mode="constant", seed=seed)',
+        'keras.layers.RandomZoom(0.05, fill_mode="constant")',
+        "test_augmenter", "one layer without the seed: the augmentation is not reproducible",
+    ),
+    PlantedBug(
+        "eval_pipeline_augmented", "05_data_augmentation", "make_dataset",
+        "    if training and augmenter is not None:\n", "    if augmenter is not None:\n",
+        "test_make_dataset", "augments the evaluation pipeline too (only the hidden test passes an augmenter)",
+    ),
+    PlantedBug(
+        "deletion_deletes_negations", "05_data_augmentation", "swap_delete",
+        "if word in NEGATIONS or rng.random() >= p", "if rng.random() >= p",
+        "test_swap_delete", "may delete 'not': the augmented sentence can have the opposite label",
+    ),
+    PlantedBug(
+        "insertion_inserts_the_word", "05_data_augmentation", "replace_insert",
+        "words.insert(int(rng.integers(len(words) + 1)), synonym)",
+        "words.insert(int(rng.integers(len(words) + 1)), word)",
+        "test_replace_insert", "inserts a copy of the word instead of a synonym",
+    ),
+    PlantedBug(
+        "no_augmentation", "05_data_augmentation", "augmented_model",
+        "([augmenter] if augmenter is not None else [])", "[]",
+        "test_augmented_model", "ignores the augmenter: the 'augmented' model is the plain one, no gain",
+    ),
+    PlantedBug(
+        "swap_overwrites", "05_data_augmentation", "swap_delete",
+        "words[i], words[j] = words[j], words[i]", "words[i] = words[j]",
+        "test_swap_delete", "copies instead of swapping: a word is lost, another duplicated",
+    ),
+    PlantedBug(
+        "no_cache", "05_data_augmentation", "make_dataset",
+        "ds = ds.cache().shuffle(len(x), seed=seed)", "ds = ds.shuffle(len(x), seed=seed)",
+        "test_make_dataset", "no cache(): decoding is repeated every epoch",
+    ),
+    PlantedBug(
+        "replacement_per_occurrence", "05_data_augmentation", "replace_insert",
+        "return [new.get(word, word) for word in words]",
+        "return [synonyms[w][rng.integers(len(synonyms[w]))] if w in new else w for w in words]",
+        "test_replace_insert", "draws a different synonym for each occurrence of a chosen word",
+    ),
 )
 
 # The bugs in the "buggy" demo student: one caught by a visible test, one only by a hidden test.
@@ -275,6 +319,7 @@ DEMO_BUGS = {
     "02_activations": ("sigmoid_grad_plus", "elu_grad_without_alpha"),
     "03_optimizers": ("adam_epsilon_on_v_hat", "rmsprop_eps_outside_sqrt"),
     "04_regularization": ("dropout_no_rescale", "l1_wrong_default"),
+    "05_data_augmentation": ("no_cache", "eval_pipeline_augmented"),
 }
 
 

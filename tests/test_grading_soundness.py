@@ -201,6 +201,19 @@ class TestChapter04MoreBugs(PlantedBugs):
     together = True
 
 
+class TestChapter05(SoundnessSuite):
+    chapter = "05_data_augmentation"
+    noisy_cell = "swap_delete"
+    shard = (0, 2)
+    together = True
+
+
+class TestChapter05MoreBugs(PlantedBugs):
+    chapter = "05_data_augmentation"
+    shard = (1, 2)
+    together = True
+
+
 def test_every_chapter_has_a_soundness_suite_and_every_bug_a_shard():
     suites = SoundnessSuite.__subclasses__()
     assert {cls.chapter for cls in suites} == set(grading.chapters())

@@ -69,7 +69,10 @@ def check_augmenter(build_augmenter, *, seed: int = 0) -> None:
             "augmentations (RandomFlip, RandomRotation, RandomZoom, RandomTranslation, RandomContrast, ...)."
         )
     for layer in layers:
-        config = layer.get_config()
+        try:
+            config = layer.get_config()
+        except NotImplementedError:  # a student's own layer without get_config: nothing to inspect
+            config = {}
         if type(layer).__name__ == "RandomFlip" and config.get("mode") != "horizontal":
             raise AssertionError(
                 f"RandomFlip(mode={config.get('mode')!r}) flips vertically. Hint: an upside-down shoe is not a "

@@ -33,25 +33,37 @@ def check_fashion_mnist_accuracy(model, threshold: float, *, hint: str = "") -> 
     print(f"test accuracy {accuracy:.4f} (required: {threshold:.2f})")
 
 
-def fashion_mnist_test_accuracy(model) -> float:
-    """Accuracy of ``model`` on the 10,000 Fashion-MNIST test images (float32 in [0, 1])."""
-    from autograder.data import load_fashion_mnist
+def fashion_mnist_test_accuracy(model, *, max_shift: int = 0) -> float:
+    """Accuracy of ``model`` on the 10,000 Fashion-MNIST test images (float32 in [0, 1]),
+    as they are or, with ``max_shift``, each moved by up to that many pixels
+    (`autograder.data.shift_images`, seed 0: the same shifted set for everyone)."""
+    from autograder.data import load_fashion_mnist, shift_images
 
     _, (x_test, y_test) = load_fashion_mnist()  # uint8: normalise only the 10,000 test images
-    return classification_accuracy(model, x_test.astype("float32") / 255.0, y_test)
+    if max_shift:
+        x_test = shift_images(x_test, max_shift, seed=0)
+    x_test = x_test.astype("float32") / 255.0
+    shape = model.inputs[0].shape if getattr(model, "inputs", None) else None
+    if shape is not None and len(shape) == 4:
+        x_test = x_test[..., None]
+    return classification_accuracy(model, x_test, y_test)
 
 
-def check_beats_baseline(model, baseline, *, threshold: float, margin: float, what: str, hint: str = "") -> None:
+def check_beats_baseline(
+    model, baseline, *, threshold: float, margin: float, what: str, max_shift: int = 0, hint: str = ""
+) -> None:
     """Assert that ``model`` reaches ``threshold`` test accuracy on Fashion-MNIST *and* beats
     ``baseline`` (the same architecture trained without ``what``) by at least ``margin``.
 
-    Both are measured on the 10,000 held-out test images; prints both. Returns None (a number
-    as a test cell's last value would be read by nbgrader as a partial score).
+    Both are measured on the 10,000 held-out test images (shifted by up to ``max_shift``
+    pixels when given); prints both. Returns None (a number as a test cell's last value would
+    be read by nbgrader as a partial score).
     """
-    accuracy = fashion_mnist_test_accuracy(model)
-    baseline_accuracy = fashion_mnist_test_accuracy(baseline)
+    accuracy = fashion_mnist_test_accuracy(model, max_shift=max_shift)
+    baseline_accuracy = fashion_mnist_test_accuracy(baseline, max_shift=max_shift)
+    where = f" (test images shifted by up to {max_shift} px)" if max_shift else ""
     report = (
-        f"test accuracy {accuracy:.4f} with {what}, {baseline_accuracy:.4f} without "
+        f"test accuracy{where} {accuracy:.4f} with {what}, {baseline_accuracy:.4f} without "
         f"(gain {accuracy - baseline_accuracy:+.4f}; required: ≥ {threshold:.2f} and a gain ≥ {margin:.3f})"
     )
     if not accuracy >= threshold:
