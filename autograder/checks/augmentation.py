@@ -240,6 +240,7 @@ def check_make_dataset_augments(make_dataset, build_augmenter, *, seed: int = 0)
 # --------------------------------------------------------------------------- text augmentation (EDA)
 
 SENTENCE = "this movie was not good but the actors were really funny and the music was great".split()
+OTHER_SENTENCE = "the dress was not cheap but the quality is great and the bag was never ugly".split()
 NO_SYNONYMS = "the of and it was".split()
 
 
@@ -272,52 +273,52 @@ def _check_seeded(fn, words, *args, name: str, min_changed: int, **kwargs) -> No
         )
 
 
-def check_random_swap(random_swap) -> None:
+def check_random_swap(random_swap, sentence: list[str] = SENTENCE) -> None:
     """``random_swap(words, n, rng)``: n swaps of two random positions; same words, same length."""
     for n in (1, 3):
         name = f"random_swap(words, n={n}, rng)"
         for s in range(10):
-            out = _call(random_swap, SENTENCE, n, np.random.default_rng(s), name=name)
-            if sorted(out) != sorted(SENTENCE):
-                raise AssertionError(f"{name}: {out} does not have the same words as {SENTENCE}. Hint: swap, don't draw words.")
-            moved = sum(a != b for a, b in zip(out, SENTENCE, strict=True))
+            out = _call(random_swap, sentence, n, np.random.default_rng(s), name=name)
+            if sorted(out) != sorted(sentence):
+                raise AssertionError(f"{name}: {out} does not have the same words as {sentence}. Hint: swap, don't draw words.")
+            moved = sum(a != b for a, b in zip(out, sentence, strict=True))
             if moved > 2 * n:
                 raise AssertionError(f"{name}: {moved} positions changed; n swaps move at most {2 * n} words.")
-        _check_seeded(random_swap, SENTENCE, n, name=name, min_changed=15)
+        _check_seeded(random_swap, sentence, n, name=name, min_changed=15)
     for words in ([], ["hello"]):
         out = _call(random_swap, words, 2, np.random.default_rng(0), name=f"random_swap({words}, 2, rng)")
         if out != words:
             raise AssertionError(f"random_swap({words}, 2, rng) returned {out}; with fewer than two words nothing can move.")
-    out = _call(random_swap, SENTENCE, 0, np.random.default_rng(0), name="random_swap(words, 0, rng)")
-    if out != SENTENCE:
+    out = _call(random_swap, sentence, 0, np.random.default_rng(0), name="random_swap(words, 0, rng)")
+    if out != sentence:
         raise AssertionError("random_swap(words, 0, rng) changed the sentence; n = 0 means no swap.")
 
 
-def check_random_deletion(random_deletion, *, protected=None) -> None:
+def check_random_deletion(random_deletion, sentence: list[str] = SENTENCE) -> None:
     """``random_deletion(words, p, rng)``: drop each word with probability p, except negations;
-    never return an empty sentence for a non-empty one."""
-    from autograder.data import NEGATIONS
+    never return an empty sentence for a non-empty one. ``sentence`` must hold a negation."""
+    from autograder.data import NEGATIONS as protected  # noqa: N811
 
-    protected = NEGATIONS if protected is None else protected
+    negations = sorted(w for w in sentence if w in protected)
     for p in (0.1, 0.3, 0.5):
         name = f"random_deletion(words, p={p}, rng)"
         kept = []
         for s in range(200):
-            out = _call(random_deletion, SENTENCE, p, np.random.default_rng(s), name=name)
-            if not _is_subsequence(out, SENTENCE):
-                raise AssertionError(f"{name}: {out} is not {SENTENCE} with words removed (order kept).")
-            if "not" not in out:
+            out = _call(random_deletion, sentence, p, np.random.default_rng(s), name=name)
+            if not _is_subsequence(out, sentence):
+                raise AssertionError(f"{name}: {out} is not {sentence} with words removed (order kept).")
+            if sorted(w for w in out if w in protected) != negations:
                 raise AssertionError(
-                    f"{name}: deleted 'not' from {' '.join(SENTENCE)!r}. Hint: never delete a negation "
+                    f"{name}: deleted a negation from {' '.join(sentence)!r}. Hint: never delete a negation "
                     f"({', '.join(sorted(protected))}): 'was good' has the opposite label of 'was not good'."
                 )
-            kept.append(len(out) - 1)
-        deleted = 1 - np.mean(kept) / (len(SENTENCE) - 1)
+            kept.append(len(out) - len(negations))
+        deleted = 1 - np.mean(kept) / (len(sentence) - len(negations))
         if abs(deleted - p) > 0.05:
             raise AssertionError(f"{name}: deleted {deleted:.2f} of the deletable words on average, expected about p = {p}.")
-        _check_seeded(random_deletion, SENTENCE, p, name=name, min_changed=15)
-    out = _call(random_deletion, SENTENCE, 0.0, np.random.default_rng(0), name="random_deletion(words, 0.0, rng)")
-    if out != SENTENCE:
+        _check_seeded(random_deletion, sentence, p, name=name, min_changed=15)
+    out = _call(random_deletion, sentence, 0.0, np.random.default_rng(0), name="random_deletion(words, 0.0, rng)")
+    if out != sentence:
         raise AssertionError("random_deletion(words, p=0.0, rng) changed the sentence.")
     words = "great shirt".split()
     for s in range(20):
@@ -339,10 +340,10 @@ def _replaceable(words, synonyms):
     return {w for w in words if w in synonyms and w not in STOP_WORDS and w not in NEGATIONS}
 
 
-def check_synonym_replacement(synonym_replacement, synonyms) -> None:
+def check_synonym_replacement(synonym_replacement, synonyms, sentence: list[str] = SENTENCE) -> None:
     """``synonym_replacement(words, n, rng, synonyms)``: up to n distinct replaceable words (with
     synonyms, not stop words or negations), every occurrence of each replaced by one synonym."""
-    words = SENTENCE + ["and", "funny"]
+    words = sentence + [w for w in sentence if w in synonyms][:1]  # one replaceable word twice
     candidates = _replaceable(words, synonyms)
     for n in (1, 2, len(candidates) + 3):
         name = f"synonym_replacement(words, n={n}, rng, synonyms)"
@@ -372,26 +373,26 @@ def check_synonym_replacement(synonym_replacement, synonyms) -> None:
                     "replaceable words))."
                 )
         _check_seeded(synonym_replacement, words, n, synonyms=synonyms, name=name, min_changed=20)
-    for sentence in ([], NO_SYNONYMS):
-        out = _call(synonym_replacement, sentence, 2, np.random.default_rng(0), synonyms, name="synonym_replacement")
-        if out != sentence:
-            raise AssertionError(f"synonym_replacement({sentence}, 2, ...) returned {out}: nothing there has synonyms.")
+    for edge in ([], NO_SYNONYMS):
+        out = _call(synonym_replacement, edge, 2, np.random.default_rng(0), synonyms, name="synonym_replacement")
+        if out != edge:
+            raise AssertionError(f"synonym_replacement({edge}, 2, ...) returned {out}: nothing there has synonyms.")
 
 
-def check_random_insertion(random_insertion, synonyms) -> None:
+def check_random_insertion(random_insertion, synonyms, sentence: list[str] = SENTENCE) -> None:
     """``random_insertion(words, n, rng, synonyms)``: n synonyms of replaceable words inserted at
     random positions; the original words stay, in order."""
     for n in (1, 3):
         name = f"random_insertion(words, n={n}, rng, synonyms)"
-        allowed = {s for w in _replaceable(SENTENCE, synonyms) for s in synonyms[w]}
+        allowed = {s for w in _replaceable(sentence, synonyms) for s in synonyms[w]}
         for seed in range(20):
-            out = _call(random_insertion, SENTENCE, n, np.random.default_rng(seed), synonyms, name=name)
-            if len(out) != len(SENTENCE) + n:
-                raise AssertionError(f"{name}: {len(out)} words from {len(SENTENCE)}; expected {len(SENTENCE) + n}.")
-            if not _is_subsequence(SENTENCE, out):
+            out = _call(random_insertion, sentence, n, np.random.default_rng(seed), synonyms, name=name)
+            if len(out) != len(sentence) + n:
+                raise AssertionError(f"{name}: {len(out)} words from {len(sentence)}; expected {len(sentence) + n}.")
+            if not _is_subsequence(sentence, out):
                 raise AssertionError(f"{name}: the original words are no longer all there in order: {out}.")
             extra = list(out)
-            for word in SENTENCE:
+            for word in sentence:
                 extra.remove(word)
             stray = [w for w in extra if w not in allowed]
             if stray:
@@ -401,12 +402,12 @@ def check_random_insertion(random_insertion, synonyms) -> None:
                 )
         positions = set()
         for seed in range(30):
-            out = _call(random_insertion, SENTENCE, 1, np.random.default_rng(seed), synonyms, name=name)
-            positions.add(next(i for i, (a, b) in enumerate(zip(out, [*SENTENCE, None], strict=False)) if a != b))
+            out = _call(random_insertion, sentence, 1, np.random.default_rng(seed), synonyms, name=name)
+            positions.add(next(i for i, (a, b) in enumerate(zip(out, [*sentence, None], strict=False)) if a != b))
         if len(positions) < 5:
             raise AssertionError(f"{name}: the synonym always goes to one of {sorted(positions)}; insert at a random position.")
-        _check_seeded(random_insertion, SENTENCE, n, synonyms=synonyms, name=name, min_changed=20)
-    for sentence in ([], NO_SYNONYMS):
-        out = _call(random_insertion, sentence, 2, np.random.default_rng(0), synonyms, name="random_insertion")
-        if out != sentence:
-            raise AssertionError(f"random_insertion({sentence}, 2, ...) returned {out}: nothing there has synonyms.")
+        _check_seeded(random_insertion, sentence, n, synonyms=synonyms, name=name, min_changed=20)
+    for edge in ([], NO_SYNONYMS):
+        out = _call(random_insertion, edge, 2, np.random.default_rng(0), synonyms, name="random_insertion")
+        if out != edge:
+            raise AssertionError(f"random_insertion({edge}, 2, ...) returned {out}: nothing there has synonyms.")
