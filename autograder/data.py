@@ -50,6 +50,9 @@ FASHION_MNIST_CLASSES = (
     "Bag",
     "Ankle boot",
 )
+# A coarser target for chapter 06's two-head model: the group of each class.
+FASHION_MNIST_GROUP_NAMES = ("top", "trousers or dress", "footwear", "bag")
+FASHION_MNIST_GROUPS = (0, 1, 0, 1, 0, 2, 0, 2, 3, 2)  # group of class 0 … 9
 _CACHE_SUBDIR = os.path.join("datasets", "fashion-mnist")
 
 

@@ -310,6 +310,106 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "return [synonyms[w][rng.integers(len(synonyms[w]))] if w in new else w for w in words]",
         "test_replace_insert", "draws a different synonym for each occurrence of a chosen word",
     ),
+    # 06_model_apis
+    PlantedBug(
+        "sequential_32_units", "06_model_apis", "sequential",
+        'keras.layers.Dense(64, activation="relu", name="hidden"),', 'keras.layers.Dense(32, activation="relu", name="hidden"),',
+        "test_sequential", "32 hidden units instead of 64: shapes and parameter counts differ from the spec",
+    ),
+    PlantedBug(
+        "functional_no_relu", "06_model_apis", "functional",
+        'x = keras.layers.Dense(64, activation="relu", name="hidden")(x)', 'x = keras.layers.Dense(64, name="hidden")(x)',
+        "test_functional", "forgets the ReLU: the right shapes, a different function",
+    ),
+    PlantedBug(
+        "subclass_always_drops", "06_model_apis", "subclassed",
+        "self.dropout(x, training=training)", "self.dropout(x, training=True)",
+        "test_subclassed", "forces training=True on the dropout: units are dropped at inference too",
+    ),
+    PlantedBug(
+        "ticket_department_mse", "06_model_apis", "ticket_model",
+        '"department": "categorical_crossentropy"}', '"department": "mean_squared_error"}',
+        "test_ticket_model", "MSE for the department classifier instead of categorical cross-entropy",
+    ),
+    PlantedBug(
+        "extractor_layer_before_last", "06_model_apis", "feature_extractor",
+        "model.get_layer(layer_name).output", "model.layers[-2].output",
+        "test_feature_extractor", "always the layer before the last, whatever name is asked for",
+    ),
+    PlantedBug(
+        "dense_no_bias", "06_model_apis", "dense_layer",
+        "ops.matmul(inputs, self.kernel) + self.bias", "ops.matmul(inputs, self.kernel)",
+        "test_dense_layer", "forgets the bias in call: outputs and gradients differ, ∂/∂bias is None",
+    ),
+    PlantedBug(
+        "rmse_ignores_sample_weight", "06_model_apis", "rmse",
+        'weight = ops.ones_like(error) if sample_weight is None else ops.cast(sample_weight, "float32")',
+        "weight = ops.ones_like(error)",
+        "test_rmse", "ignores sample_weight",
+    ),
+    PlantedBug(
+        "dense_config_without_activation", "06_model_apis", "dense_layer",
+        "config.update(units=self.units, activation=keras.activations.serialize(self.activation))",
+        "config.update(units=self.units)",
+        "test_dense_layer", "get_config forgets the activation: a reloaded layer is linear",
+    ),
+    PlantedBug(
+        "rmse_reset_keeps_count", "06_model_apis", "rmse",
+        "        self.total.assign(0.0)\n        self.count.assign(0.0)", "        self.total.assign(0.0)",
+        "test_rmse", "reset_state leaves the count: every later result is too small",
+    ),
+    PlantedBug(
+        "two_heads_group_untrained", "06_model_apis", "two_head_model",
+        'metrics={"item": ["accuracy"], "group": ["accuracy"]},',
+        'metrics={"item": ["accuracy"], "group": ["accuracy"]},\n        loss_weights={"item": 1.0, "group": 0.0},',
+        "test_two_head_model", "the group head's loss has weight 0: that head never learns",
+    ),
+    # 07_callbacks
+    PlantedBug(
+        "es_patience_from_first_epoch", "07_callbacks", "early_stopper",
+        "            self.best = current\n            self.wait = 0\n", "            self.best = current\n",
+        "test_early_stopping", "never resets the count on an improvement: patience counts from the first epoch",
+        cascades=("test_early_stopping_restore", "test_callbacks_in_fit"),
+    ),
+    PlantedBug(
+        "lr_ignores_cooldown", "07_callbacks", "plateau_reducer",
+        "        elif self.cooldown_counter == 0:\n", "        else:\n",
+        "test_reduce_lr", "counts epochs without improvement during the cooldown",
+    ),
+    PlantedBug(
+        "checkpoint_every_epoch", "07_callbacks", "checkpoint",
+        "save_best_only=True", "save_best_only=False",
+        "test_checkpoint", "saves every epoch: the file holds the last epoch, not the best",
+    ),
+    PlantedBug(
+        "es_no_restore", "07_callbacks", "early_stopper",
+        "            self.model.set_weights(self.best_weights)", "            pass",
+        "test_early_stopping_restore", "keeps the best weights but never puts them back",
+        cascades=("test_callbacks_in_fit",),
+    ),
+    PlantedBug(
+        "lr_below_min_lr", "07_callbacks", "plateau_reducer",
+        "max(lr * self.factor, self.min_lr)", "lr * self.factor",
+        "test_reduce_lr", "reduces below min_lr",
+    ),
+    PlantedBug(
+        "es_min_delta_ignored", "07_callbacks", "early_stopper",
+        "return current < self.best - self.min_delta", "return current < self.best",
+        "test_early_stopping", "ignores min_delta in min mode: any decrease counts as an improvement",
+        cascades=("test_early_stopping_restore",),
+    ),
+    PlantedBug(
+        "es_state_never_reset", "07_callbacks", "early_stopper",
+        "    def on_train_begin(self, logs=None):\n        self.wait = 0\n        self.best = None\n"
+        "        self.best_weights = None\n",
+        "    wait, best, best_weights = 0, None, None  # set once per instance, never reset\n",
+        "test_callbacks_in_fit", "state set once, not in on_train_begin: a second fit starts from the first's best",
+    ),
+    PlantedBug(
+        "checkpoint_no_restore", "07_callbacks", "checkpoint",
+        "patience=3, restore_best_weights=True", "patience=3",
+        "test_checkpoint", "early stopping without restore: the model in memory is not the checkpoint",
+    ),
 )
 
 # The bugs in the "buggy" demo student: one caught by a visible test, one only by a hidden test.
@@ -320,6 +420,8 @@ DEMO_BUGS = {
     "03_optimizers": ("adam_epsilon_on_v_hat", "rmsprop_eps_outside_sqrt"),
     "04_regularization": ("dropout_no_rescale", "l1_wrong_default"),
     "05_data_augmentation": ("no_cache", "eval_pipeline_augmented"),
+    "06_model_apis": ("subclass_always_drops", "rmse_reset_keeps_count"),
+    "07_callbacks": ("lr_ignores_cooldown", "checkpoint_every_epoch"),
 }
 
 

@@ -214,6 +214,32 @@ class TestChapter05MoreBugs(PlantedBugs):
     together = True
 
 
+class TestChapter06(SoundnessSuite):
+    chapter = "06_model_apis"
+    noisy_cell = "sequential"
+    shard = (0, 2)
+    together = True
+
+
+class TestChapter06MoreBugs(PlantedBugs):
+    chapter = "06_model_apis"
+    shard = (1, 2)
+    together = True
+
+
+class TestChapter07(SoundnessSuite):
+    chapter = "07_callbacks"
+    noisy_cell = "checkpoint"
+    shard = (0, 2)
+    together = True
+
+
+class TestChapter07MoreBugs(PlantedBugs):
+    chapter = "07_callbacks"
+    shard = (1, 2)
+    together = True
+
+
 def test_every_chapter_has_a_soundness_suite_and_every_bug_a_shard():
     suites = SoundnessSuite.__subclasses__()
     assert {cls.chapter for cls in suites} == set(grading.chapters())

@@ -6,7 +6,8 @@ A check raises ``AssertionError`` with what was expected, what was found, where,
 Layout: `arrays` (comparing arrays, shared by every check), `gradients` (tape references and
 numerical gradients), `training` (accuracy thresholds on held-out data), then one module per
 chapter family: `environment` (00), `tensors` (01), `activations` (02), `optimizers` and
-`losses` (03).
+`losses` (03), `regularization` (04), `augmentation` (05), `models` (06), `callbacks` (07).
+Test cells of chapters 04 onwards import from those modules directly.
 """
 
 from autograder.checks.activations import (
