@@ -368,8 +368,9 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
     PlantedBug(
         "es_patience_from_first_epoch", "07_callbacks", "early_stopper",
         "            self.best = current\n            self.wait = 0\n", "            self.best = current\n",
-        "test_early_stopping", "never resets the count on an improvement: patience counts from the first epoch",
-        cascades=("test_early_stopping_restore", "test_callbacks_in_fit"),
+        "test_early_stopping", "never resets the count on an improvement: patience counts every epoch without "
+        "improvement since the first, not the ones since the last improvement",
+        cascades=("test_early_stopping_restore",),
     ),
     PlantedBug(
         "lr_ignores_cooldown", "07_callbacks", "plateau_reducer",
