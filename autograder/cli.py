@@ -116,6 +116,19 @@ def cmd_doctor(args) -> int:
     return EXIT_FAILED if problems else EXIT_OK
 
 
+def cmd_pretrain(args) -> int:
+    from autograder import pretrained, runtime
+
+    runtime.setup(seed=pretrained.SOURCE_SEED, report=False)
+    if args.force and pretrained.source_model_path().is_file():
+        pretrained.source_model_path().unlink()
+    pretrained.load_source_model(verbose=True)
+    record = pretrained.source_model_record() or {}
+    print(f"source model: {pretrained.source_model_path()} ({record.get('bytes', 0) / 1e6:.2f} MB, "
+          f"trained in {record.get('train_seconds', '?')} s, test accuracy {record.get('test_accuracy', '?')})")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m autograder",
@@ -139,6 +152,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: all chapters")
     p.add_argument("--keep", metavar="DIR", help="build the demo course in DIR and keep it")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("pretrain", help="train and cache chapter 08's pretrained source model (once)")
+    p.add_argument("--force", action="store_true", help="train it again even if it is cached")
+    p.set_defaults(func=cmd_pretrain)
 
     p = sub.add_parser("doctor", help="check the installation, data and GPU; say how to fix problems")
     p.set_defaults(func=cmd_doctor)

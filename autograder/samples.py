@@ -411,6 +411,53 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "patience=3, restore_best_weights=True", "patience=3",
         "test_checkpoint", "early stopping without restore: the model in memory is not the checkpoint",
     ),
+    PlantedBug(
+        "base_not_frozen", "08_transfer_learning", "transfer_model",
+        "    base.trainable = False\n    inputs = keras.Input((28, 28, 1))\n",
+        "    inputs = keras.Input((28, 28, 1))\n",
+        "test_transfer_model", "the head is warmed up with the whole base trainable",
+    ),
+    PlantedBug(
+        "no_training_false", "08_transfer_learning", "transfer_model",
+        "features = base(inputs, training=False)", "features = base(inputs)",
+        "test_transfer_model", "the base is not called with training=False",
+    ),
+    PlantedBug(
+        "fine_tune_same_lr", "08_transfer_learning", "fine_tune",
+        "keras.optimizers.Adam(learning_rate / 10)", "keras.optimizers.Adam(learning_rate)",
+        "test_fine_tune", "fine-tunes with the warm-up learning rate: the pretrained features are wrecked",
+        cascades=("test_transfer_accuracy",),
+    ),
+    PlantedBug(
+        "fine_tune_unfreezes_all", "08_transfer_learning", "fine_tune",
+        "    for layer in base.layers[:-n]:\n        layer.trainable = False\n", "",
+        "test_fine_tune", "unfreezes every layer of the base, not the top n",
+    ),
+    PlantedBug(
+        "float16_output", "09_mixed_precision", "mixed_model",
+        'keras.layers.Activation("softmax", dtype="float32")', 'keras.layers.Activation("softmax")',
+        "test_mixed_model", "the output layer computes in float16",
+    ),
+    PlantedBug(
+        "no_unscale", "09_mixed_precision", "scaled_gradients",
+        "return [g / scale for g in grads]", "return grads",
+        "test_scaled_gradients", "loss scaling without unscaling the gradients",
+    ),
+    PlantedBug(
+        "no_loss_scaling", "09_mixed_precision", "scaled_gradients",
+        "scaled_loss = loss * scale", "scaled_loss = loss",
+        "test_scaled_gradients", "divides by the scale without having scaled the loss: gradients underflow",
+    ),
+    PlantedBug(
+        "overflow_keeps_counter", "09_mixed_precision", "loss_scale_update",
+        "return scale / 2.0, 0, False", "return scale / 2.0, counter, False",
+        "test_loss_scale_update", "does not reset the good-step counter on an overflow",
+    ),
+    PlantedBug(
+        "grow_off_by_one", "09_mixed_precision", "loss_scale_update",
+        "if counter == growth_steps - 1:", "if counter == growth_steps:",
+        "test_loss_scale_update", "doubles the scale one step late",
+    ),
 )
 
 # The bugs in the "buggy" demo student: one caught by a visible test, one only by a hidden test.
@@ -423,6 +470,8 @@ DEMO_BUGS = {
     "05_data_augmentation": ("no_cache", "eval_pipeline_augmented"),
     "06_model_apis": ("subclass_always_drops", "rmse_reset_keeps_count"),
     "07_callbacks": ("lr_ignores_cooldown", "checkpoint_every_epoch"),
+    "08_transfer_learning": ("no_training_false", "fine_tune_unfreezes_all"),
+    "09_mixed_precision": ("float16_output", "grow_off_by_one"),
 }
 
 

@@ -240,6 +240,18 @@ class TestChapter07MoreBugs(PlantedBugs):
     together = True
 
 
+class TestChapter08(SoundnessSuite):
+    chapter = "08_transfer_learning"
+    noisy_cell = "fine_tune"
+    together = True
+
+
+class TestChapter09(SoundnessSuite):
+    chapter = "09_mixed_precision"
+    noisy_cell = "scaled_gradients"
+    together = True
+
+
 def test_every_chapter_has_a_soundness_suite_and_every_bug_a_shard():
     suites = SoundnessSuite.__subclasses__()
     assert {cls.chapter for cls in suites} == set(grading.chapters())
