@@ -1,0 +1,76 @@
+"""Chapter 09 checks: the notebook's answers pass; the mistakes students make fail with a hint."""
+
+import keras
+import tensorflow as tf
+from conftest import failure, solution_functions
+
+from autograder.checks.precision import (
+    SKIP_MESSAGE,
+    check_loss_scale_update,
+    check_mixed_model,
+    check_scaled_gradients,
+    check_speedup,
+)
+
+S = solution_functions("09_mixed_precision", "import keras\nimport numpy as np\nimport tensorflow as tf")
+
+
+def test_solutions_pass():
+    check_mixed_model(S["build_mixed_model"])
+    check_scaled_gradients(S["scaled_gradients"])
+    check_scaled_gradients(S["scaled_gradients"], scale=2.0 ** 12, seed=3)
+    check_loss_scale_update(S["update_loss_scale"])
+
+
+def float16_output():
+    keras.config.set_dtype_policy("mixed_float16")
+    model = keras.Sequential([keras.Input((784,)), keras.layers.Dense(10), keras.layers.Activation("softmax")])
+    keras.config.set_dtype_policy("float32")
+    return model
+
+
+def leaves_policy_set():
+    keras.config.set_dtype_policy("mixed_float16")
+    return keras.Sequential([keras.Input((784,)), keras.layers.Dense(10),
+                             keras.layers.Activation("softmax", dtype="float32")])
+
+
+def test_mixed_model_failures():
+    assert "Activation('softmax', dtype='float32')" in failure(check_mixed_model, float16_output)
+    assert "global dtype policy is left at 'mixed_float16'" in failure(check_mixed_model, leaves_policy_set)
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_scaled_gradient_failures():
+    solution = S["scaled_gradients"]
+    assert "underflowed in float16" in failure(check_scaled_gradients, lambda m, f, x, y, s: solution(m, f, x, y, 1.0))
+    message = failure(check_scaled_gradients, lambda m, f, x, y, s: [g * s for g in solution(m, f, x, y, s)])
+    assert "32768 times too large" in message and "divide the gradients by the scale" in message
+    halved = failure(check_scaled_gradients, lambda m, f, x, y, s: [g / 2 for g in solution(m, f, x, y, s)])
+    assert "gradient of" in halved
+    as_float16 = failure(check_scaled_gradients, lambda m, f, x, y, s: [tf.cast(g, "float16") for g in solution(m, f, x, y, s)])
+    assert "float16, expected float32" in as_float16
+
+
+def keeps_counter(scale, counter, finite, growth_steps):
+    if not finite:
+        return scale / 2, counter, False
+    return (scale * 2, 0, True) if counter == growth_steps - 1 else (scale, counter + 1, True)
+
+
+def applies_on_overflow(scale, counter, finite, growth_steps):
+    new_scale, new_counter, _ = S["update_loss_scale"](scale, counter, finite, growth_steps)
+    return new_scale, new_counter, True
+
+
+def test_loss_scale_update_failures():
+    assert "reset the counter to 0" in failure(check_loss_scale_update, keeps_counter)
+    assert "skip the step" in failure(check_loss_scale_update, applies_on_overflow)
+
+
+def test_speedup_is_skipped_on_cpu_and_enforced_on_gpu(capsys):
+    assert check_speedup(None, None, gpu=False) is None
+    assert SKIP_MESSAGE in capsys.readouterr().out
+    assert check_speedup(3.0, 1.0, gpu=True) == 3.0
+    assert "only 1.20x faster" in failure(check_speedup, 1.2, 1.0, gpu=True)
+    assert "positive number of seconds" in failure(check_speedup, 1.0, -1.0, gpu=True)
