@@ -425,8 +425,8 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
     PlantedBug(
         "fine_tune_same_lr", "08_transfer_learning", "fine_tune",
         "keras.optimizers.Adam(learning_rate / 10)", "keras.optimizers.Adam(learning_rate)",
-        "test_fine_tune", "fine-tunes with the warm-up learning rate: the pretrained features are wrecked",
-        cascades=("test_transfer_accuracy",),
+        "test_transfer_accuracy", "fine-tunes with the warm-up learning rate: the pretrained features are wrecked",
+        cascades=("test_fine_tune",),
     ),
     PlantedBug(
         "fine_tune_unfreezes_all", "08_transfer_learning", "fine_tune",
@@ -457,6 +457,11 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "grow_off_by_one", "09_mixed_precision", "loss_scale_update",
         "if counter == growth_steps - 1:", "if counter == growth_steps:",
         "test_loss_scale_update", "doubles the scale one step late",
+    ),
+    PlantedBug(
+        "timing_returns_list", "09_mixed_precision", "train_step_seconds",
+        "return float(np.median(times))", "return times",
+        "test_speedup", "returns every step's time, not the median seconds per step",
     ),
 )
 
