@@ -101,21 +101,26 @@ def make_classifier(n_classes: int, *, seed: int = 0, head_name: str = "head"):
     return keras.Model(inputs, outputs, name="classifier")
 
 
+def compile_classifier(model, learning_rate: float):
+    """Compile ``model`` (logits out) with Adam, sparse cross-entropy from logits and accuracy."""
+    import keras
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
+    return model
+
+
 def train_source_model(path: Path, *, seed: int = SOURCE_SEED, epochs: int = SOURCE_EPOCHS) -> dict:
     """Train the source model on all 30,000 training images of `SOURCE_CLASSES` and save it.
 
     Writes ``path`` (a ``.keras`` file, written to a temporary name then renamed) and
     ``path.json`` with the training time, size and test accuracy. Returns that record.
     """
-    import keras
-
     (x_train, y_train), (x_test, y_test) = load_task(SOURCE_CLASSES)
-    model = make_classifier(len(SOURCE_CLASSES), seed=seed, head_name="source_head")
-    model.compile(
-        optimizer=keras.optimizers.Adam(1e-3),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    model = compile_classifier(make_classifier(len(SOURCE_CLASSES), seed=seed, head_name="source_head"), 1e-3)
     start = time.perf_counter()
     model.fit(x_train, y_train, epochs=epochs, batch_size=128, verbose=0)
     seconds = time.perf_counter() - start

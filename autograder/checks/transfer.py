@@ -74,13 +74,7 @@ def reference_transfer_model(source):
     base.trainable = False
     inputs = keras.Input((28, 28, 1))
     outputs = keras.layers.Dense(N_CLASSES, name="target_head")(base(inputs, training=False))
-    model = keras.Model(inputs, outputs)
-    model.compile(
-        optimizer=keras.optimizers.Adam(WARMUP_LR),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
-    return model
+    return pretrained.compile_classifier(keras.Model(inputs, outputs), WARMUP_LR)
 
 
 def check_transfer_model(build) -> None:
@@ -169,13 +163,7 @@ def check_fine_tune(fine_tune, n_layers: int, *, seed: int = 0) -> None:
 
 def train_scratch(x, y, *, seed: int = 0):
     """The transfer model's architecture with random weights, trained on ``(x, y)``."""
-    keras = _keras()
-    model = pretrained.make_classifier(N_CLASSES, seed=seed)
-    model.compile(
-        optimizer=keras.optimizers.Adam(SCRATCH_RECIPE["learning_rate"]),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"],
-    )
+    model = pretrained.compile_classifier(pretrained.make_classifier(N_CLASSES, seed=seed), SCRATCH_RECIPE["learning_rate"])
     model.fit(x, y, epochs=SCRATCH_RECIPE["epochs"], batch_size=SCRATCH_RECIPE["batch_size"], verbose=0)
     return model
 
