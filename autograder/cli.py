@@ -1,7 +1,7 @@
 """``python -m autograder``: release, grade, demo, doctor.
 
     python -m autograder release [CHAPTER ...]   regenerate course/ from solutions/
-    python -m autograder grade [CHAPTER ...]     autograde submitted/, export grades.csv, feedback
+    python -m autograder grade [CHAPTER ...]     autograde submitted/ in parallel, grades.csv, feedback
     python -m autograder demo [--keep DIR]       grade bundled sample students end to end
     python -m autograder doctor                  what is installed, missing, and how to fix it
 """
@@ -40,6 +40,9 @@ def cmd_release(args) -> int:
 
 
 def cmd_grade(args) -> int:
+    from autograder import batch, report
+    from autograder.sandbox import Limits
+
     root = Path(args.root)
     submitted = root / "submitted"
     if not submitted.is_dir() or not any(submitted.iterdir()):
@@ -47,22 +50,33 @@ def cmd_grade(args) -> int:
             f"nothing to grade: {submitted} is empty or missing. Collect submissions first "
             "(nbgrader collect CHAPTER, or copy them to submitted/STUDENT/CHAPTER/CHAPTER.ipynb)."
         )
-    chapters = _chapters(args.chapters, root)
-    for chapter in chapters:
+    if args.jobs is not None and args.jobs < 1:
+        raise CliError("--jobs must be at least 1")
+    limits = Limits(timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory, threads=args.threads)
+    retry = []
+    for chapter in _chapters(args.chapters, root):
         if not any(submitted.glob(f"*/{chapter}")):
             print(f"{chapter}: no submissions, skipped")
             continue
         # A chapter must be in the gradebook before it can be graded.
         if not grading.in_gradebook(root, chapter):
             grading.release(root, chapter)
-        print(f"{chapter}: autograding ...", flush=True)
-        grading.autograde(root, chapter)
-        if args.feedback:
-            grading.run_nbgrader(["generate_feedback", chapter, "--force"], root)
+        where = args.scheduler or f"{args.jobs or batch.default_jobs(limits.memory_mb)} local worker(s)"
+        print(f"{chapter}: grading with {where} ...", flush=True)
+        result = batch.grade_assignment(
+            root, chapter, jobs=args.jobs, scheduler=args.scheduler, limits=limits, force=args.force,
+            feedback=args.feedback, progress=report.Progress(0, chapter, quiet=args.quiet),
+        )
+        print((result.report_dir / "summary.txt").read_text().rstrip())
+        print(f"report: {result.report_dir / 'report.csv'} (and report.json)")
+        retry += result.retry
     grading.run_nbgrader(["export", "--to", str(Path(args.export).resolve())], root)
     rows = grading.gradebook_rows(root)
     print(grading.format_table(rows, ["chapter", "student", "score", "max_score"]))
     print(f"grades exported to {args.export}")
+    if retry:
+        print(f"{len(retry)} submission(s) not graded because a worker died: run the command again", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK
 
 
@@ -141,11 +155,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", default=str(grading.REPO_ROOT), help="course root (default: the repository)")
     p.set_defaults(func=cmd_release)
 
-    p = sub.add_parser("grade", help="autograde submitted/, export grades, write feedback")
+    p = sub.add_parser("grade", help="autograde submitted/ in parallel, export grades, write feedback",
+                       description="Grade every submission of each CHAPTER with real nbgrader autograde, each in "
+                       "its own kernel under time and memory limits, N at a time (or on a Dask cluster), into "
+                       "the one gradebook. Re-running skips what is graded and unchanged.")
     p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: every chapter with submissions")
     p.add_argument("--root", default=str(grading.REPO_ROOT), help="course root (default: the repository)")
     p.add_argument("--export", default="grades.csv", help="CSV file for the grades (default: grades.csv)")
     p.add_argument("--no-feedback", dest="feedback", action="store_false", help="skip feedback HTML")
+    p.add_argument("--jobs", "-j", type=int, help="parallel submissions (default: cores, as memory allows)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (default: local)")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per notebook (default: 1800)")
+    p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: Execute.timeout of the config)")
+    p.add_argument("--memory", type=int, default=4096, help="MB per submission, kernel included (default: 4096)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads per kernel (default: cores / jobs)")
+    p.add_argument("--force", action="store_true", help="grade again what is already graded and unchanged")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("demo", help="grade sample students (perfect, untouched, buggy) end to end")

@@ -1,0 +1,304 @@
+"""The batch grader: every submission of an assignment, in parallel, into one gradebook.
+
+    grade_assignment(root, "01_tensors", jobs=8)                         # local processes
+    grade_assignment(root, "01_tensors", scheduler="tcp://host:8786")    # a Dask cluster
+
+1. :mod:`autograder.intake` lists ``submitted/*/ASSIGNMENT`` and inspects each notebook
+   (missing, corrupt, tampered cells repaired) without starting a kernel.
+2. Each remaining submission becomes a :class:`sandbox.Job` (plain data) and runs
+   :func:`sandbox.grade_job` -- real ``nbgrader autograde`` in a private course directory under
+   time and memory limits -- in a local thread pool (each job is its own process tree) or on a
+   Dask ``distributed`` cluster.
+3. As outcomes arrive, this process alone writes them, one at a time: the autograded files
+   (swapped in atomically), the scores into the course gradebook (one transaction per
+   submission, keyed by assignment and student, so a repeat replaces instead of duplicating),
+   then a line in the journal ``grading/ASSIGNMENT/journal.jsonl`` (flushed and fsync'd).
+   A re-run skips a submission whose journal line has the same fingerprint (the submitted
+   files' SHA-256) and a final status; one interrupted anywhere before its journal line is
+   graded again, and writing it again changes nothing.
+4. Reports (``report.csv``, ``report.json``, ``summary.txt``) and feedback HTML that shows
+   failure messages but not hidden tests (:mod:`autograder.feedback`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+from autograder import intake, report, sandbox
+from autograder.sandbox import Job, Limits, Outcome
+
+STATE_DIR = "grading"
+JOURNAL = "journal.jsonl"
+
+
+def default_jobs(memory_mb: int) -> int:
+    """As many workers as cores, but no more than the memory limits fit in available RAM."""
+    by_memory = int(psutil.virtual_memory().available / 2**20 // max(memory_mb, 1))
+    return max(1, min(os.cpu_count() or 1, by_memory))
+
+
+def state_dir(course: intake.Course, assignment: str) -> Path:
+    return course.root / STATE_DIR / assignment
+
+
+# --- the journal -----------------------------------------------------------------------------
+
+
+def read_journal(path: Path) -> dict[str, dict]:
+    """The last entry per student; a torn last line (grader killed mid-write) is ignored."""
+    entries: dict[str, dict] = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            entries[entry["student"]] = entry
+    return entries
+
+
+def append_journal(path: Path, entry: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        f.write(json.dumps(entry, sort_keys=True) + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def needs_grading(sub: intake.Submission, last: dict | None, force: bool) -> bool:
+    return force or last is None or last["fingerprint"] != sub.fingerprint or last["status"] == sandbox.WORKER_DIED
+
+
+# --- building jobs ---------------------------------------------------------------------------
+
+
+def gradebook_snapshot(course: intake.Course, assignment: str) -> bytes:
+    """A SQLite gradebook holding ``assignment``, as bytes for the workers' private courses.
+
+    A SQLite course gradebook is copied with SQLite's backup API (consistent even mid-write);
+    for another database (Postgres, ...) the assignment is released into a fresh SQLite file
+    with ``nbgrader generate_assignment``."""
+    from autograder import grading
+
+    with tempfile.TemporaryDirectory() as tmp:
+        target = Path(tmp) / "gradebook.db"
+        if course.db_url.startswith("sqlite:///"):
+            src = sqlite3.connect(course.db_url.removeprefix("sqlite:///"))
+            dst = sqlite3.connect(target)
+            with dst:
+                src.backup(dst)
+            src.close()
+            dst.close()
+        else:
+            (Path(tmp) / "nbgrader_config.py").write_text(course.config_text)
+            shutil.copytree(course.source / assignment, Path(tmp) / "source" / assignment)
+            grading.run_nbgrader(["generate_assignment", assignment, "--force", f"--CourseDirectory.root={tmp}",
+                                  "--CourseDirectory.source_directory=source",
+                                  f"--CourseDirectory.db_url=sqlite:///{target}"], Path(tmp))
+        return target.read_bytes()
+
+
+def zero_scores(refs: dict[str, dict[str, intake.ReferenceCell]]) -> dict[str, dict]:
+    """What nbgrader records for a notebook that is not there: 0 on every graded cell."""
+    return {
+        name: {"late_penalty": None, "grades": {g: (0.0, False) for g, r in cells.items() if r.grade}, "comments": {}}
+        for name, cells in refs.items()
+    }
+
+
+def make_job(sub: intake.Submission, refs, config: str, gradebook: bytes, source_files: dict[str, bytes],
+             limits: Limits) -> Job | Outcome:
+    """A job for ``sub``, or directly an outcome when no kernel is needed (missing, corrupt)."""
+    files, status, reason = intake.inspect(sandbox.read_files(sub.folder), refs)
+    if status in (sandbox.MISSING, sandbox.CORRUPT):
+        return Outcome(sub.assignment, sub.student, status, reason, notebooks=zero_scores(refs))
+    return Job(sub.assignment, sub.student, files, source_files, config, gradebook, limits, status, reason)
+
+
+# --- writing outcomes (this process only) ----------------------------------------------------
+
+
+def replace_dir(dest: Path, files: dict[str, bytes]) -> None:
+    """Make ``dest`` hold exactly ``files`` (none: remove it), swapping a complete copy in."""
+    if not files:
+        shutil.rmtree(dest, ignore_errors=True)
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=dest.parent))
+    sandbox.write_files(staging, files)
+    old = dest.with_name(f".{dest.name}.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if dest.exists():
+        dest.rename(old)
+    staging.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def save_scores(db_url: str, outcome: Outcome) -> tuple[float, float, float]:
+    """Write ``outcome``'s scores into the course gradebook in one transaction; return the
+    submission's (score, max score, late penalty) as nbgrader computes them."""
+    from nbgrader.api import Gradebook
+
+    with Gradebook(db_url) as gb:
+        gb.update_or_create_student(outcome.student)
+        extra = {"timestamp": dt.datetime.fromisoformat(outcome.timestamp)} if outcome.timestamp else {}
+        submission = gb.update_or_create_submission(outcome.assignment, outcome.student, **extra)
+        for notebook in submission.notebooks:
+            saved = outcome.notebooks.get(notebook.name, {"late_penalty": None, "grades": {}, "comments": {}})
+            notebook.late_submission_penalty = saved["late_penalty"]
+            for grade in notebook.grades:
+                grade.auto_score, grade.needs_manual_grade = saved["grades"].get(grade.name, (None, False))
+            for comment in notebook.comments:
+                comment.auto_comment = saved["comments"].get(comment.name)
+        gb.db.commit()
+        submission = gb.find_submission(outcome.assignment, outcome.student)
+        penalty = sum(nb.late_submission_penalty or 0.0 for nb in submission.notebooks)
+        return float(submission.score), float(submission.max_score), float(penalty)
+
+
+def record(course: intake.Course, sub: intake.Submission, outcome: Outcome, where: str) -> dict:
+    """Write one outcome (files, gradebook, journal, in that order) and return its report row."""
+    replace_dir(course.autograded / sub.student / sub.assignment, outcome.autograded)
+    score, max_score, penalty = save_scores(course.db_url, outcome)
+    entry = {
+        "student": sub.student,
+        "assignment": sub.assignment,
+        "status": outcome.status,
+        "reason": outcome.reason,
+        "score": score,
+        "max_score": max_score,
+        "late_penalty": penalty,
+        "seconds": round(outcome.seconds, 2),
+        "peak_mb": round(outcome.peak_mb, 1),
+        "fingerprint": sub.fingerprint,
+        "graded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "where": where,
+    }
+    append_journal(state_dir(course, sub.assignment) / JOURNAL, entry)
+    return entry
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def crashed(job: Job, err: BaseException) -> Outcome:
+    """The outcome of a job whose worker failed (not the student's doing): graded again on re-run."""
+    return Outcome(job.assignment, job.student, sandbox.WORKER_DIED,
+                   f"the worker failed: {type(err).__name__}: {err}; it is graded again on re-run")
+
+
+def run_local(jobs: list[Job], workers: int):
+    """Yield (job, outcome) as local jobs finish; each job runs its own process tree."""
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grade") as pool:
+        futures = {pool.submit(sandbox.grade_job, job): job for job in jobs}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                yield job, future.result()
+            except Exception as err:  # a bug or an I/O error around the job, not the submission
+                yield job, crashed(job, err)
+
+
+def run_dask(jobs: list[Job], address: str):
+    """Yield (job, outcome) as jobs finish on the Dask cluster at ``address``.
+
+    Dask re-runs a task whose worker died on another worker (``distributed.scheduler.
+    allowed-failures`` times) before it reports ``KilledWorker``."""
+    from distributed import Client
+    from distributed import as_completed as dask_completed
+
+    with Client(address, timeout="30s") as client:
+        futures = {
+            client.submit(sandbox.grade_job, job, key=f"grade-{job.assignment}-{job.student}-{time.time_ns()}",
+                          pure=False): job
+            for job in jobs
+        }
+        for future in dask_completed(futures):
+            job = futures[future]
+            try:
+                yield job, future.result()
+            except Exception as err:
+                yield job, crashed(job, err)
+
+
+@dataclass
+class BatchResult:
+    assignment: str
+    rows: list[dict]  # one per submission, this run's or the journal's
+    graded_now: int
+    seconds: float
+    report_dir: Path
+
+    @property
+    def retry(self) -> list[str]:
+        return [r["student"] for r in self.rows if r["status"] == sandbox.WORKER_DIED]
+
+
+def grade_assignment(
+    root: Path,
+    assignment: str,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    limits: Limits | None = None,
+    force: bool = False,
+    feedback: bool = True,
+    progress: report.Progress | None = None,
+) -> BatchResult:
+    """Grade every submission of ``assignment`` in the nbgrader course at ``root``."""
+    start = time.monotonic()
+    course = intake.load_course(root)
+    limits = limits or Limits()
+    workers = jobs or default_jobs(limits.memory_mb)
+    if not limits.threads and not scheduler and workers > 1:
+        limits = Limits(limits.timeout, limits.cell_timeout, limits.memory_mb, max(1, (os.cpu_count() or 1) // workers))
+    journal = read_journal(state_dir(course, assignment) / JOURNAL)
+    submissions = intake.discover(course, assignment)
+    todo = [s for s in submissions if needs_grading(s, journal.get(s.student), force)]
+    progress = progress or report.Progress(len(todo), assignment, quiet=True)
+    progress.start(len(todo), skipped=len(submissions) - len(todo))
+    rows = {s.student: journal[s.student] for s in submissions if s not in todo}
+
+    by_student = {s.student: s for s in todo}
+    pending: list[Job] = []
+    if todo:
+        refs = intake.reference_cells(course, assignment)
+        gradebook = gradebook_snapshot(course, assignment)
+        source_files = {k: v for k, v in sandbox.read_files(course.source / assignment).items()
+                        if not k.endswith(".ipynb") and ".ipynb_checkpoints" not in k}
+        for sub in todo:
+            made = make_job(sub, refs, course.config_text, gradebook, source_files, limits)
+            if isinstance(made, Outcome):
+                rows[sub.student] = record(course, sub, made, "intake")
+                progress.update(rows[sub.student])
+            else:
+                pending.append(made)
+
+    where = scheduler or f"local x{workers}"
+    outcomes = run_dask(pending, scheduler) if scheduler else run_local(pending, workers)
+    for job, outcome in outcomes:
+        rows[job.student] = record(course, by_student[job.student], outcome, where)
+        progress.update(rows[job.student])
+    progress.close()
+
+    ordered = [rows[s.student] for s in submissions]
+    out_dir = state_dir(course, assignment)
+    if feedback:
+        from autograder import feedback as fb
+
+        fb.write_feedback(course, assignment, [r["student"] for r in ordered if (
+            course.autograded / r["student"] / assignment).is_dir()])
+    result = BatchResult(assignment, ordered, len(todo), time.monotonic() - start, out_dir)
+    report.write_reports(out_dir, ordered, limits=asdict(limits), seconds=result.seconds, where=where)
+    return result

@@ -1,0 +1,264 @@
+"""Grading one submission in isolation: real ``nbgrader autograde`` under limits.
+
+A :class:`Job` carries everything one submission needs as plain data (file contents, not
+paths), so the same function grades it in a local thread or on a Dask worker on another
+machine. :func:`grade_job` builds a private course directory (the course's
+``nbgrader_config.py``, the assignment's gradebook, the submission), runs
+``python -m nbgrader autograde ASSIGNMENT --student S --force`` there as a child process in a
+clean environment, and watches it:
+
+* a wall-time limit for the whole notebook (nbgrader's own ``Execute.timeout`` is per cell);
+* a memory limit on the resident memory of nbgrader *and* the kernel it starts (sampled every
+  0.1 s with psutil; nbgrader issue #1429: one student's OOM must not take the batch down);
+* every process it started is killed when it ends, so nothing outlives the job.
+
+The outcome is a :class:`Outcome`: a status (see ``STATUSES``) with a reason, the scores
+nbgrader saved in the private gradebook, and the autograded files. Nothing here writes the
+course's gradebook; the batch grader merges outcomes into it, one at a time.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+# Final statuses (a re-run keeps them unless --force) and the retryable one.
+GRADED = "graded"
+TIMED_OUT = "timed out"
+OUT_OF_MEMORY = "out of memory"
+KERNEL_DIED = "kernel died"
+CORRUPT = "corrupt notebook"
+TAMPERED = "tampered cells restored"
+MISSING = "missing notebook"
+WORKER_DIED = "worker died"  # the grading process itself was killed: graded again on re-run
+STATUSES = (GRADED, TIMED_OUT, OUT_OF_MEMORY, KERNEL_DIED, CORRUPT, TAMPERED, MISSING, WORKER_DIED)
+
+POLL_SECONDS = 0.1
+# Environment variables a grading kernel may inherit; everything else is dropped.
+ENV_KEEP = ("HOME", "LANG", "LC_ALL", "KERAS_HOME", "AUTOGRADER_DATA_DIR", "CUDA_VISIBLE_DEVICES", "KERAS_BACKEND")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Limits of one submission: whole-notebook wall time (s), per-cell time (s; None keeps the
+    course's ``Execute.timeout``), memory (MB),
+    and CPU threads its TensorFlow may use (0: TensorFlow's default, all cores)."""
+
+    timeout: float = 1800.0
+    cell_timeout: int | None = None  # None: the course config's Execute.timeout
+    memory_mb: int = 4096
+    threads: int = 0
+
+
+@dataclass(frozen=True)
+class Job:
+    """One submission to grade. ``files`` are the submitted folder's files (relative path ->
+    bytes), ``source_files`` the assignment's non-notebook files from ``source/``,
+    ``gradebook`` the bytes of a SQLite gradebook holding the assignment."""
+
+    assignment: str
+    student: str
+    files: dict[str, bytes]
+    source_files: dict[str, bytes]
+    config: str
+    gradebook: bytes
+    limits: Limits = Limits()
+    status: str = GRADED  # set by intake: TAMPERED when it repaired cells, MISSING, ...
+    reason: str = ""
+
+
+@dataclass
+class Outcome:
+    """What grading a job gave. ``notebooks`` maps a notebook name to
+    ``{"late_penalty": float|None, "grades": {grade_id: (auto_score|None, needs_manual)},
+    "comments": {comment_id: auto_comment|None}}`` as nbgrader saved them; ``timestamp`` is the
+    submission time nbgrader read (ISO text or None)."""
+
+    assignment: str
+    student: str
+    status: str
+    reason: str = ""
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+    notebooks: dict[str, dict] = field(default_factory=dict)
+    timestamp: str | None = None
+    autograded: dict[str, bytes] = field(default_factory=dict)
+    log: str = ""
+
+
+def clean_env(limits: Limits, workdir: Path) -> dict[str, str]:
+    """A minimal environment: the virtualenv's ``bin/`` on PATH, quiet TensorFlow, private
+    temporary/IPython/matplotlib folders, thread counts; nothing else of the caller's."""
+    env = {key: os.environ[key] for key in ENV_KEEP if key in os.environ}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
+    env.update(
+        TF_CPP_MIN_LOG_LEVEL="3",
+        PYTHONWARNINGS="ignore::DeprecationWarning",
+        PYTHONNOUSERSITE="1",
+        TMPDIR=str(workdir / "tmp"),
+        IPYTHONDIR=str(workdir / "ipython"),
+        MPLCONFIGDIR=str(workdir / "matplotlib"),
+        JUPYTER_PLATFORM_DIRS="1",
+    )
+    if limits.threads:
+        threads = str(limits.threads)
+        env.update(OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads)
+    for name in ("tmp", "ipython", "matplotlib"):
+        (workdir / name).mkdir(parents=True, exist_ok=True)
+    return env
+
+
+def write_files(base: Path, files: dict[str, bytes]) -> None:
+    for rel, data in files.items():
+        path = base / rel
+        if base.resolve() not in path.resolve().parents:
+            raise ValueError(f"refusing to write {rel!r} outside {base}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def read_files(base: Path) -> dict[str, bytes]:
+    if not base.is_dir():
+        return {}
+    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+
+
+def kill_tree(pids: set[int]) -> None:
+    """SIGKILL every process in ``pids`` that still runs (nbgrader and its kernel)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def tree_rss_mb(proc: psutil.Process, seen: set[int]) -> float:
+    """Resident memory (MB) of ``proc`` and all its descendants; adds their pids to ``seen``."""
+    total = 0
+    try:
+        members = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    for member in members:
+        seen.add(member.pid)
+        try:
+            total += member.memory_info().rss
+        except psutil.Error:
+            pass
+    return total / 2**20
+
+
+def run_limited(cmd: list[str], cwd: Path, env: dict, limits: Limits) -> tuple[int | None, str, str, float, float]:
+    """Run ``cmd`` watching wall time and memory of its process tree.
+
+    Returns (exit code or None when we killed it, why we killed it or "", output, seconds,
+    peak MB)."""
+    log_path = cwd / "nbgrader.log"
+    start = time.monotonic()
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    watched, seen, peak, killed = psutil.Process(proc.pid), {proc.pid}, 0.0, ""
+    try:
+        while proc.poll() is None:
+            peak = max(peak, tree_rss_mb(watched, seen))
+            if peak > limits.memory_mb:
+                killed = OUT_OF_MEMORY
+            elif time.monotonic() - start > limits.timeout:
+                killed = TIMED_OUT
+            if killed:
+                kill_tree(seen)
+                proc.wait()
+                break
+            time.sleep(POLL_SECONDS)
+    finally:
+        kill_tree(seen - {proc.pid})  # a kernel nbgrader left behind, or every process on error
+        if proc.poll() is None:
+            kill_tree({proc.pid})
+            proc.wait()
+    output = log_path.read_text(errors="replace")
+    return (None if killed else proc.returncode), killed, output, time.monotonic() - start, peak
+
+
+def read_scores(db_path: Path, assignment: str, student: str) -> tuple[dict[str, dict], str | None]:
+    """The scores nbgrader saved for ``student`` in a private gradebook, through nbgrader's API."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    if not db_path.is_file():
+        return {}, None
+    with Gradebook(f"sqlite:///{db_path}") as gb:
+        try:
+            submission = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return {}, None
+        notebooks = {
+            nb.name: {
+                "late_penalty": nb.late_submission_penalty,
+                "grades": {g.name: (g.auto_score, bool(g.needs_manual_grade)) for g in nb.grades},
+                "comments": {c.name: c.auto_comment for c in nb.comments},
+            }
+            for nb in submission.notebooks
+        }
+        timestamp = submission.timestamp.isoformat() if submission.timestamp else None
+        return notebooks, timestamp
+
+
+TIMEOUT_ERROR = re.compile(r'"ename": "CellTimeoutError"')
+MEMORY_ERROR = re.compile(r'"ename": "MemoryError"')
+
+
+def classify(code: int | None, killed: str, output: str, autograded: dict[str, bytes], job: Job) -> tuple[str, str]:
+    """The status and reason of a finished nbgrader run (see ``STATUSES``)."""
+    if killed == TIMED_OUT:
+        return TIMED_OUT, f"the notebook ran past {job.limits.timeout:g} s and was stopped"
+    if killed == OUT_OF_MEMORY:
+        return OUT_OF_MEMORY, f"used more than {job.limits.memory_mb} MB and was stopped"
+    if code is not None and code < 0:
+        return WORKER_DIED, f"the grading process was killed by signal {-code}; it is graded again on re-run"
+    if "DeadKernelError" in output or "Kernel died" in output:
+        return KERNEL_DIED, "the kernel exited or was killed while a cell ran (os._exit, a crash, a signal)"
+    if code != 0:
+        tail = "\n".join(output.strip().splitlines()[-3:])
+        return KERNEL_DIED, f"nbgrader could not grade it (exit {code}): {tail}"
+    notebooks = "".join(data.decode("utf-8", "replace") for rel, data in autograded.items() if rel.endswith(".ipynb"))
+    if TIMEOUT_ERROR.search(notebooks):
+        return TIMED_OUT, "a cell ran past the per-cell time limit and was interrupted; the other cells were graded"
+    if MEMORY_ERROR.search(notebooks):
+        return OUT_OF_MEMORY, "a cell raised MemoryError; the other cells were graded"
+    return job.status, job.reason
+
+
+def grade_job(job: Job) -> Outcome:
+    """Grade one submission with real nbgrader in a private course directory (see module doc)."""
+    with tempfile.TemporaryDirectory(prefix=f"grade-{job.student}-") as tmp:
+        course = Path(tmp) / "course"
+        course.mkdir()
+        (course / "nbgrader_config.py").write_text(job.config)
+        (course / "gradebook.db").write_bytes(job.gradebook)
+        write_files(course / "source" / job.assignment, job.source_files)
+        write_files(course / "submitted" / job.student / job.assignment, job.files)
+        (course / "submitted" / job.student / job.assignment).mkdir(parents=True, exist_ok=True)
+        cmd = [
+            sys.executable, "-m", "nbgrader", "autograde", job.assignment, "--student", job.student, "--force",
+            f"--CourseDirectory.root={course}", "--CourseDirectory.source_directory=source",
+            f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
+        ]
+        if job.limits.cell_timeout:
+            cmd.append(f"--Execute.timeout={job.limits.cell_timeout}")
+        code, killed, output, seconds, peak = run_limited(cmd, course, clean_env(job.limits, Path(tmp)), job.limits)
+        autograded = read_files(course / "autograded" / job.student / job.assignment)
+        notebooks, timestamp = read_scores(course / "gradebook.db", job.assignment, job.student)
+        status, reason = classify(code, killed, output, autograded, job)
+        if code != 0:
+            autograded = {}  # nbgrader removes a failed notebook; keep nothing of a half-run
+        return Outcome(job.assignment, job.student, status, reason, seconds, peak, notebooks, timestamp,
+                       autograded, output[-4000:])
