@@ -36,9 +36,10 @@ test: $(STAMP)
 release: $(STAMP)
 	$(BIN)/python -m autograder release
 
-## Autograde everything in submitted/, write feedback/ and grades.csv.
+## Autograde everything in submitted/ (JOBS=N workers, default: the cores; GRADE_ARGS for more
+## options), write feedback/, grades.csv and grading/CHAPTER/report.csv.
 grade: $(STAMP)
-	$(BIN)/python -m autograder grade
+	$(BIN)/python -m autograder grade $(if $(filter-out auto,$(JOBS)),--jobs $(JOBS)) $(GRADE_ARGS)
 
 ## Grade bundled sample students (perfect, untouched, planted bugs) end to end.
 demo: $(STAMP)
@@ -55,4 +56,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/notebooks.py
 
 clean:
-	rm -rf autograded feedback gradebook.db grades.csv build
+	rm -rf autograded feedback grading gradebook.db grades.csv build

@@ -29,6 +29,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -149,8 +150,10 @@ def save_scores(db_url: str, outcome: Outcome) -> tuple[float, float, float]:
     """Write ``outcome``'s scores into the course gradebook in one transaction; return the
     submission's (score, max score, late penalty) as nbgrader computes them."""
     from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
 
-    with Gradebook(db_url) as gb:
+    with Gradebook(db_url) as gb, warnings.catch_warnings():
+        warnings.simplefilter("ignore", SAWarning)  # nbgrader's own autoflush notices, as in its autograde
         gb.update_or_create_student(outcome.student)
         extra = {"timestamp": dt.datetime.fromisoformat(outcome.timestamp)} if outcome.timestamp else {}
         submission = gb.update_or_create_submission(outcome.assignment, outcome.student, **extra)

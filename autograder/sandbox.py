@@ -43,6 +43,13 @@ WORKER_DIED = "worker died"  # the grading process itself was killed: graded aga
 STATUSES = (GRADED, TIMED_OUT, OUT_OF_MEMORY, KERNEL_DIED, CORRUPT, TAMPERED, MISSING, WORKER_DIED)
 
 POLL_SECONDS = 0.1
+# Starts nbgrader so that it is killed when the grader that started it dies (Linux
+# PR_SET_PDEATHSIG survives exec); the kernel follows, ipykernel exits when its parent goes.
+LAUNCH_NBGRADER = (
+    "import ctypes, os, signal, sys\n"
+    "try:\n    ctypes.CDLL(None).prctl(1, signal.SIGKILL)\nexcept (AttributeError, OSError):\n    pass\n"
+    "os.execv(sys.executable, [sys.executable, '-m', 'nbgrader', *sys.argv[1:]])"
+)
 # Environment variables a grading kernel may inherit; everything else is dropped.
 ENV_KEEP = ("HOME", "LANG", "LC_ALL", "KERAS_HOME", "AUTOGRADER_DATA_DIR", "CUDA_VISIBLE_DEVICES", "KERAS_BACKEND")
 
@@ -248,7 +255,7 @@ def grade_job(job: Job) -> Outcome:
         write_files(course / "submitted" / job.student / job.assignment, job.files)
         (course / "submitted" / job.student / job.assignment).mkdir(parents=True, exist_ok=True)
         cmd = [
-            sys.executable, "-m", "nbgrader", "autograde", job.assignment, "--student", job.student, "--force",
+            sys.executable, "-c", LAUNCH_NBGRADER, "autograde", job.assignment, "--student", job.student, "--force",
             f"--CourseDirectory.root={course}", "--CourseDirectory.source_directory=source",
             f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}",
         ]
