@@ -71,6 +71,14 @@ def cell_scores(root: Path) -> dict:
         return {"scores": scores, "penalties": penalties, "count": len(submissions)}
 
 
+def totals(graded: dict) -> dict:
+    """Student -> total score, from ``cell_scores``."""
+    out = {}
+    for (student, _), score in graded["scores"].items():
+        out[student] = out.get(student, 0) + score
+    return out
+
+
 @pytest.fixture(scope="module")
 def released(tmp_path_factory) -> Path:
     """A course with chapter 00 released (gradebook created), no submissions."""
@@ -169,10 +177,7 @@ class TestSameGradesAsNbgrader:
         return cell_scores(root)
 
     def test_reference_grades_are_what_the_class_deserves(self, sequential):
-        totals = {}
-        for (student, _), score in sequential["scores"].items():
-            totals[student] = totals.get(student, 0) + score
-        assert totals == {"perfect": FULL, "untouched": 0, "buggy": 1, "late": FULL, "tamperer": 1, "exits": FULL}
+        assert totals(sequential) == {"perfect": FULL, "untouched": 0, "buggy": 1, "late": FULL, "tamperer": 1, "exits": FULL}
         assert sequential["penalties"]["late"] == FULL and sequential["penalties"]["perfect"] == 0
 
     def test_parallel_threads_equal_sequential_nbgrader(self, released, sequential, tmp_path):
@@ -249,11 +254,8 @@ class TestFaultySubmissions:
 
     def test_good_submissions_get_full_marks_and_faults_zero(self, graded):
         root, result = graded
-        totals = {}
-        for (student, _), score in cell_scores(root)["scores"].items():
-            totals[student] = totals.get(student, 0) + score
-        assert totals == {s: SCORES.get(s, 0.0) for s in FAULTY}
-        assert {r["student"]: r["score"] for r in result.rows} == totals
+        assert totals(cell_scores(root)) == {s: SCORES.get(s, 0.0) for s in FAULTY}
+        assert {r["student"]: r["score"] for r in result.rows} == totals(cell_scores(root))
 
     def test_memory_is_measured_and_the_hog_was_stopped_near_the_limit(self, graded):
         _, result = graded
@@ -304,13 +306,6 @@ def expected_small(n: int) -> dict:
     return {f"s{i}": FULL if i % 2 == 0 else 0.0 for i in range(n)}
 
 
-def totals_of(root: Path) -> dict:
-    totals = {}
-    for (student, _), score in cell_scores(root)["scores"].items():
-        totals[student] = totals.get(student, 0) + score
-    return totals
-
-
 def journal_lines(root: Path) -> list[dict]:
     path = root / "grading" / CHAPTER / batch.JOURNAL
     return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
@@ -347,7 +342,7 @@ class TestInterruptions:
         assert first.retry == ["s1"]
         again = batch.grade_assignment(root, CHAPTER, jobs=2, limits=LIMITS, feedback=False)
         assert again.graded_now == 1 and again.retry == []
-        assert totals_of(root) == expected_small(3) and cell_scores(root)["count"] == 3
+        assert totals(cell_scores(root)) == expected_small(3) and cell_scores(root)["count"] == 3
 
     def test_a_killed_grader_resumes_and_finishes_the_rest(self, released, tmp_path):
         root = copy_course(released, tmp_path / "course")
@@ -367,7 +362,7 @@ class TestInterruptions:
         assert f"{len(done_before)} submission(s) already graded" in rerun.stderr
         entries = journal_lines(root)
         assert sorted(e["student"] for e in entries) == ["s0", "s1", "s2", "s3"]  # each graded once
-        assert totals_of(root) == expected_small(4) and cell_scores(root)["count"] == 4
+        assert totals(cell_scores(root)) == expected_small(4) and cell_scores(root)["count"] == 4
 
     def test_cli_reports_limits_usage_errors(self, released, tmp_path):
         root = copy_course(released, tmp_path / "course")
