@@ -3,14 +3,15 @@
 A :class:`Job` carries everything one submission needs as plain data (file contents, not
 paths), so the same function grades it in a local thread or on a Dask worker on another
 machine. :func:`grade_job` builds a private course directory (the course's
-``nbgrader_config.py``, the assignment's gradebook, the submission), runs
-``python -m nbgrader autograde ASSIGNMENT --student S --force`` there as a child process in a
-clean environment, and watches it:
+``nbgrader_config.py``, the assignment's gradebook, the submission), runs nbgrader's command
+line ``autograde ASSIGNMENT --student S --force`` there in a process of its own (forked from a
+:class:`Zygote` that imported nbgrader once) with a clean environment, and watches it:
 
 * a wall-time limit for the whole notebook (nbgrader's own ``Execute.timeout`` is per cell);
 * a memory limit on the resident memory of nbgrader *and* the kernel it starts (sampled every
   0.1 s with psutil; nbgrader issue #1429: one student's OOM must not take the batch down);
-* every process it started is killed when it ends, so nothing outlives the job.
+* every process it started is killed when it ends, so nothing outlives the job, and every
+  grading process dies with the grader (Linux ``PR_SET_PDEATHSIG``).
 
 The outcome is a :class:`Outcome`: a status (see ``STATUSES``) with a reason, the scores
 nbgrader saved in the private gradebook, and the autograded files. Nothing here writes the
@@ -19,13 +20,13 @@ course's gradebook; the batch grader merges outcomes into it, one at a time.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import re
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,13 +45,6 @@ WORKER_DIED = "worker died"  # the grading process itself was killed: graded aga
 STATUSES = (GRADED, TIMED_OUT, OUT_OF_MEMORY, KERNEL_DIED, CORRUPT, TAMPERED, MISSING, WORKER_DIED)
 
 POLL_SECONDS = 0.1
-# Starts nbgrader so that it is killed when the grader that started it dies (Linux
-# PR_SET_PDEATHSIG survives exec); the kernel follows, ipykernel exits when its parent goes.
-LAUNCH_NBGRADER = (
-    "import ctypes, os, signal, sys\n"
-    "try:\n    ctypes.CDLL(None).prctl(1, signal.SIGKILL)\nexcept (AttributeError, OSError):\n    pass\n"
-    "os.execv(sys.executable, [sys.executable, '-m', 'nbgrader', *sys.argv[1:]])"
-)
 # Environment variables a grading kernel may inherit; everything else is dropped.
 ENV_KEEP = ("HOME", "LANG", "LC_ALL", "KERAS_HOME", "AUTOGRADER_DATA_DIR", "CUDA_VISIBLE_DEVICES", "KERAS_BACKEND")
 
@@ -165,35 +159,27 @@ def tree_rss_mb(proc: psutil.Process, seen: set[int]) -> float:
     return total / 2**20
 
 
-# What nbgrader needs, imported once in the fork server (2.7 s a process otherwise, measured).
-PRELOAD = ["autograder.sandbox", "nbgrader.apps.nbgraderapp", "nbgrader.converters.autograde", "nbgrader.api",
-           "nbclient", "jupyter_client"]
-_forkserver = None
+def die_with_parent() -> None:
+    """Linux: get SIGKILL when the parent process dies (PR_SET_PDEATHSIG), so no grading
+    process outlives a killed grader; elsewhere a no-op."""
+    import ctypes
 
-
-def forkserver():
-    """The multiprocessing fork server with nbgrader preloaded (started on first use)."""
-    global _forkserver
-    if _forkserver is None:
-        _forkserver = multiprocessing.get_context("forkserver")
-        _forkserver.set_forkserver_preload(PRELOAD)
-    return _forkserver
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
+    except (AttributeError, OSError):
+        pass
 
 
 def nbgrader_child(argv: list[str], cwd: str, env: dict, log_path: str) -> None:
     """Body of a forked grading process: a new session, the clean environment, output to the
     log, then nbgrader's command line in-process (what ``python -m nbgrader ARGV`` runs)."""
-    import ctypes
-
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the fork server
-    except (AttributeError, OSError):
-        pass
+    die_with_parent()
     os.setsid()
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
     log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
     os.dup2(log, 1)
     os.dup2(log, 2)
     from nbgrader.apps.nbgraderapp import NbGraderApp
@@ -203,7 +189,7 @@ def nbgrader_child(argv: list[str], cwd: str, env: dict, log_path: str) -> None:
         NbGraderApp.launch_instance(argv=argv)
     except SystemExit as stop:
         code = stop.code if isinstance(stop.code, int) else (0 if stop.code is None else 1)
-    except BaseException:  # noqa: BLE001 - report it in the log like a crashed nbgrader would
+    except BaseException:  # noqa: BLE001 - reported in the log, like a crashed nbgrader
         import traceback
 
         traceback.print_exc()
@@ -213,36 +199,80 @@ def nbgrader_child(argv: list[str], cwd: str, env: dict, log_path: str) -> None:
     os._exit(code)
 
 
-class ForkedProcess:
-    """A ``multiprocessing.Process`` with the part of ``Popen``'s interface used here."""
+def zygote_main() -> None:
+    """``python -m autograder.sandbox``: import nbgrader once (2.7 s, measured), then for each
+    request line ``{"argv", "cwd", "env", "log"}`` on stdin fork a grading process, print its
+    pid, wait for it and print its exit code (negative: the signal that killed it)."""
+    import json
 
-    def __init__(self, process):
-        self.process = process
-        self.pid = process.pid
+    die_with_parent()
+    import nbgrader.apps.nbgraderapp  # noqa: F401 - the point: imported before the forks
+    import nbgrader.converters.autograde  # noqa: F401
+
+    print("ready", flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        pid = os.fork()
+        if pid == 0:
+            nbgrader_child(request["argv"], request["cwd"], request["env"], request["log"])
+        print(pid, flush=True)
+        _, status = os.waitpid(pid, 0)
+        print(os.waitstatus_to_exitcode(status), flush=True)
+
+
+class Zygote:
+    """A single-threaded process with nbgrader imported that forks one grading process per
+    request. One per grading thread (local threads, Dask worker threads): forking from it is
+    safe where forking the multi-threaded grader is not, and needs no ``__main__`` guard."""
+
+    _local = threading.local()
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox"], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, bufsize=1)
+        if self.proc.stdout.readline().strip() != "ready":
+            raise RuntimeError("the grading zygote did not start (python -m autograder.sandbox)")
+
+    @classmethod
+    def for_this_thread(cls) -> Zygote:
+        zygote = getattr(cls._local, "zygote", None)
+        if zygote is None or zygote.proc.poll() is not None:
+            zygote = cls._local.zygote = cls()
+        return zygote
+
+    def start(self, argv: list[str], cwd: Path, env: dict, log_path: Path) -> ZygoteChild:
+        import json
+
+        request = {"argv": argv, "cwd": str(cwd), "env": env, "log": str(log_path)}
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return ZygoteChild(self, int(self.proc.stdout.readline()))
+
+
+class ZygoteChild:
+    """A grading process forked by a :class:`Zygote`, with the part of ``Popen``'s interface
+    used here (``pid``, ``poll``, ``wait``, ``returncode``)."""
+
+    def __init__(self, zygote: Zygote, pid: int):
+        self.zygote, self.pid, self.returncode = zygote, pid, None
 
     def poll(self) -> int | None:
-        return self.process.exitcode
+        if self.returncode is None:
+            try:
+                running = psutil.Process(self.pid).status() != psutil.STATUS_ZOMBIE
+            except psutil.NoSuchProcess:
+                running = False
+            if not running:
+                self.wait()
+        return self.returncode
 
-    def wait(self) -> int | None:
-        self.process.join()
-        return self.process.exitcode
-
-    @property
-    def returncode(self) -> int | None:
-        return self.process.exitcode
-
-
-def start_nbgrader(argv: list[str], cwd: Path, env: dict, log_path: Path):
-    """Start ``nbgrader ARGV``: forked from the preloaded fork server, or -- inside a daemonic
-    process such as a Dask worker, which may not have multiprocessing children -- as a new
-    interpreter (same command, 2.7 s more)."""
-    if not multiprocessing.current_process().daemon:
-        process = forkserver().Process(target=nbgrader_child, args=(argv, str(cwd), env, str(log_path)))
-        process.start()
-        return ForkedProcess(process)
-    with open(log_path, "wb") as log:
-        return subprocess.Popen([sys.executable, "-c", LAUNCH_NBGRADER, *argv], cwd=cwd, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+    def wait(self) -> int:
+        if self.returncode is None:
+            line = self.zygote.proc.stdout.readline()
+            if not line:
+                raise RuntimeError("the grading zygote exited while a submission was being graded")
+            self.returncode = int(line)
+        return self.returncode
 
 
 def run_limited(argv: list[str], cwd: Path, env: dict, limits: Limits) -> tuple[int | None, str, str, float, float]:
@@ -252,7 +282,7 @@ def run_limited(argv: list[str], cwd: Path, env: dict, limits: Limits) -> tuple[
     peak MB)."""
     log_path = cwd / "nbgrader.log"
     start = time.monotonic()
-    proc = start_nbgrader(argv, cwd, env, log_path)
+    proc = Zygote.for_this_thread().start(argv, cwd, env, log_path)
     watched, seen, peak, killed = psutil.Process(proc.pid), {proc.pid}, 0.0, ""
     try:
         while proc.poll() is None:
@@ -310,6 +340,8 @@ def classify(code: int | None, killed: str, output: str, autograded: dict[str, b
         return OUT_OF_MEMORY, f"used more than {job.limits.memory_mb} MB and was stopped"
     if code is not None and code < 0:
         return WORKER_DIED, f"the grading process was killed by signal {-code}; it is graded again on re-run"
+    if code != 0 and "CellTimeoutError" in output:
+        return TIMED_OUT, "a cell ran past the per-cell time limit and did not stop when interrupted; nbgrader gave up"
     if "DeadKernelError" in output or "Kernel died" in output:
         return KERNEL_DIED, "the kernel exited or was killed while a cell ran (os._exit, a crash, a signal)"
     if code != 0:
@@ -348,3 +380,7 @@ def grade_job(job: Job) -> Outcome:
             autograded = {}  # nbgrader removes a failed notebook; keep nothing of a half-run
         return Outcome(job.assignment, job.student, status, reason, seconds, peak, notebooks, timestamp,
                        autograded, output[-4000:])
+
+
+if __name__ == "__main__":
+    zygote_main()

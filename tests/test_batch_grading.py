@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import html
+import io
 import json
 import os
 import shutil
@@ -27,12 +28,12 @@ import nbformat
 import psutil
 import pytest
 
-from autograder import batch, feedback, grading, intake, samples, sandbox
+from autograder import batch, feedback, grading, intake, report, samples, sandbox
 from autograder.sandbox import Limits
 
 CHAPTER = "00_setup"
 FULL = 2.0  # points of chapter 00
-LIMITS = Limits(timeout=120, cell_timeout=10, memory_mb=2500)
+LIMITS = Limits(timeout=300, cell_timeout=30, memory_mb=2500)  # generous: CI runs other tests alongside
 
 
 def with_cell(nb, source: str):
@@ -206,7 +207,8 @@ FAULTY = {  # student -> (status, what the reason says)
     "good1": (sandbox.GRADED, ""),
     "good2": (sandbox.GRADED, ""),
     "buggy": (sandbox.GRADED, ""),
-    "loop": (sandbox.TIMED_OUT, "per-cell time limit"),
+    "loop": (sandbox.TIMED_OUT, "per-cell time limit and was interrupted"),
+    "deaf": (sandbox.TIMED_OUT, "did not stop when interrupted"),
     "hog": (sandbox.OUT_OF_MEMORY, "more than 2500 MB"),
     "osexit": (sandbox.KERNEL_DIED, "kernel exited"),
     "killer": (sandbox.KERNEL_DIED, "kernel exited"),
@@ -227,6 +229,8 @@ def faulty_class(root: Path) -> None:
         grading.submit(root, student, CHAPTER, solution)
     grading.submit(root, "buggy", CHAPTER, samples.plant(solution, [samples.bug("no_seed")]))
     grading.submit(root, "loop", CHAPTER, with_cell(solution, "while True:\n    pass"))
+    deaf = "import time\nwhile True:\n    try:\n        time.sleep(0.5)\n    except KeyboardInterrupt:\n        pass"
+    grading.submit(root, "deaf", CHAPTER, with_cell(solution, deaf))  # ignores nbgrader's interrupt
     grading.submit(root, "hog", CHAPTER, with_cell(solution, "import numpy as np\nx = np.ones(20 * 10**9 // 8)  # 20 GB"))
     grading.submit(root, "osexit", CHAPTER, with_cell(solution, "import os\nos._exit(0)"))
     grading.submit(root, "killer", CHAPTER, with_cell(solution, "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"))
@@ -370,3 +374,89 @@ class TestInterruptions:
         out = subprocess.run([sys.executable, "-m", "autograder", "grade", CHAPTER, "--root", str(root),
                               "--jobs", "0"], capture_output=True, text=True, timeout=120)
         assert out.returncode == 2 and "--jobs must be at least 1" in out.stderr
+
+
+def leftovers(student: str) -> list[int]:
+    """Processes still running in a private course of ``student`` (nbgrader or its kernel)."""
+    found = []
+    for proc in psutil.process_iter():
+        try:
+            if f"grade-{student}-" in proc.cwd():
+                found.append(proc.pid)
+        except psutil.Error:
+            continue
+    return found
+
+
+class TestLimitsAndDaskWorkers:
+    def test_a_notebook_past_its_wall_time_is_stopped_with_its_kernel(self, released, tmp_path):
+        root = copy_course(released, tmp_path / "course")
+        grading.submit(root, "stubborn", CHAPTER, with_cell(samples.solution_notebook(CHAPTER), "while True:\n    pass"))
+        grading.submit(root, "fine", CHAPTER, samples.solution_notebook(CHAPTER))
+        start = time.monotonic()
+        result = batch.grade_assignment(root, CHAPTER, jobs=2, limits=Limits(timeout=40, cell_timeout=600),
+                                        feedback=False)
+        rows = {r["student"]: r for r in result.rows}
+        assert rows["stubborn"]["status"] == sandbox.TIMED_OUT and "ran past 40 s" in rows["stubborn"]["reason"]
+        assert rows["stubborn"]["score"] == 0 and rows["fine"]["score"] == FULL
+        assert time.monotonic() - start < 100
+        assert leftovers("stubborn") == []  # nbgrader and its kernel are gone
+
+    def test_a_killed_dask_worker_loses_no_grade(self, released, tmp_path):
+        from distributed import LocalCluster
+
+        root = copy_course(released, tmp_path / "course")
+        small_class(root, 4)
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+            victims = [w.process.process.pid for w in cluster.workers.values()]
+            killed = []
+
+            def kill_a_busy_worker():
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline and not killed:
+                    for pid in victims:
+                        try:
+                            busy = any("ipykernel" in " ".join(c.cmdline())
+                                       for c in psutil.Process(pid).children(recursive=True))
+                        except psutil.Error:
+                            continue
+                        if busy:
+                            time.sleep(2)
+                            psutil.Process(pid).kill()
+                            killed.append(pid)
+                            break
+                    time.sleep(0.1)
+
+            watcher = threading.Thread(target=kill_a_busy_worker)
+            watcher.start()
+            result = batch.grade_assignment(root, CHAPTER, scheduler=cluster.scheduler_address, limits=LIMITS,
+                                            feedback=False)
+            watcher.join()
+        assert killed, "no Dask worker was seen grading"
+        assert result.retry == []  # Dask ran the lost task again on a worker that lives
+        assert totals(cell_scores(root)) == expected_small(4) and cell_scores(root)["count"] == 4
+        assert [e["student"] for e in journal_lines(root)].count("s0") == 1
+
+
+class TestProgress:
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    ROW = {"student": "ann", "status": sandbox.KERNEL_DIED, "score": 0.0, "max_score": 2.0, "seconds": 1.5}
+
+    def test_a_terminal_gets_a_bar_with_done_and_failed_counts(self):
+        stream = self.Terminal()
+        progress = report.Progress(0, CHAPTER, stream=stream)
+        progress.start(2, skipped=1)
+        progress.update(self.ROW)
+        progress.close()
+        out = stream.getvalue()
+        assert "1 submission(s) already graded" in out and "done=1" in out and "failed=1" in out and "1/2" in out
+
+    def test_a_log_gets_one_line_per_submission(self):
+        stream = io.StringIO()
+        progress = report.Progress(0, CHAPTER, stream=stream)
+        progress.start(2)
+        progress.update(self.ROW)
+        assert stream.getvalue() == "[1/2] 00_setup ann: kernel died 0/2 (1.5 s) done=1 failed=1\n"
