@@ -269,7 +269,7 @@ def grade_assignment(
     journal = read_journal(state_dir(course, assignment) / JOURNAL)
     submissions = intake.discover(course, assignment)
     todo = [s for s in submissions if needs_grading(s, journal.get(s.student), force)]
-    progress = progress or report.Progress(len(todo), assignment, quiet=True)
+    progress = progress or report.Progress(assignment, quiet=True)
     progress.start(len(todo), skipped=len(submissions) - len(todo))
     rows = {s.student: journal[s.student] for s in submissions if s not in todo}
 

@@ -65,7 +65,7 @@ def cmd_grade(args) -> int:
         print(f"{chapter}: grading with {where} ...", flush=True)
         result = batch.grade_assignment(
             root, chapter, jobs=args.jobs, scheduler=args.scheduler, limits=limits, force=args.force,
-            feedback=args.feedback, progress=report.Progress(0, chapter, quiet=args.quiet),
+            feedback=args.feedback, progress=report.Progress(chapter, quiet=args.quiet),
         )
         print((result.report_dir / "summary.txt").read_text().rstrip())
         print(f"report: {result.report_dir / 'report.csv'} (and report.json)")

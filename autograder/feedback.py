@@ -18,8 +18,6 @@ import nbformat
 
 from autograder import grading
 
-HIDDEN_MARK = "BEGIN HIDDEN TESTS"
-
 
 def sanitize(nb):
     """``nb`` (changed in place and returned) without hidden tests or test-cell tracebacks."""

@@ -23,10 +23,9 @@ class Progress:
     """A tqdm bar (done/failed counts) on a terminal; one line per submission otherwise,
     so CI logs and ``nohup`` files show progress too. ``quiet`` shows nothing."""
 
-    def __init__(self, total: int, label: str, *, quiet: bool = False, stream=None):
+    def __init__(self, label: str, *, quiet: bool = False, stream=None):
         self.label, self.quiet, self.stream = label, quiet, stream or sys.stderr
-        self.done = self.failed = 0
-        self.total = total
+        self.done = self.failed = self.total = 0
         self.bar = None
 
     def start(self, total: int, skipped: int = 0) -> None:

@@ -94,7 +94,6 @@ class Outcome:
     notebooks: dict[str, dict] = field(default_factory=dict)
     timestamp: str | None = None
     autograded: dict[str, bytes] = field(default_factory=dict)
-    log: str = ""
 
 
 def clean_env(limits: Limits, workdir: Path) -> dict[str, str]:
@@ -379,7 +378,7 @@ def grade_job(job: Job) -> Outcome:
         if code != 0:
             autograded = {}  # nbgrader removes a failed notebook; keep nothing of a half-run
         return Outcome(job.assignment, job.student, status, reason, seconds, peak, notebooks, timestamp,
-                       autograded, output[-4000:])
+                       autograded)
 
 
 if __name__ == "__main__":

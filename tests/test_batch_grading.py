@@ -447,7 +447,7 @@ class TestProgress:
 
     def test_a_terminal_gets_a_bar_with_done_and_failed_counts(self):
         stream = self.Terminal()
-        progress = report.Progress(0, CHAPTER, stream=stream)
+        progress = report.Progress(CHAPTER, stream=stream)
         progress.start(2, skipped=1)
         progress.update(self.ROW)
         progress.close()
@@ -456,7 +456,7 @@ class TestProgress:
 
     def test_a_log_gets_one_line_per_submission(self):
         stream = io.StringIO()
-        progress = report.Progress(0, CHAPTER, stream=stream)
+        progress = report.Progress(CHAPTER, stream=stream)
         progress.start(2)
         progress.update(self.ROW)
         assert stream.getvalue() == "[1/2] 00_setup ann: kernel died 0/2 (1.5 s) done=1 failed=1\n"
