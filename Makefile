@@ -12,7 +12,7 @@ JOBS   ?= auto
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 
-.PHONY: venv lab test release grade demo doctor lint bench clean
+.PHONY: venv lab test release grade demo doctor lint bench clean student-edition
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ release: $(STAMP)
 ## options), write feedback/, grades.csv and grading/CHAPTER/report.csv.
 grade: $(STAMP)
 	$(BIN)/python -m autograder grade $(if $(filter-out auto,$(JOBS)),--jobs $(JOBS)) $(GRADE_ARGS)
+
+## The solution-free tree students get (course/, the kernel side of autograder/, Binder, a
+## student README): make student-edition DIR=../course-student [FORCE=1]
+student-edition: $(STAMP)
+	@test -n "$(DIR)" || { echo "usage: make student-edition DIR=path/to/edition [FORCE=1]"; exit 2; }
+	$(BIN)/python -m autograder student-edition "$(DIR)" $(if $(FORCE),--force)
 
 ## Grade bundled sample students (perfect, untouched, planted bugs) end to end.
 demo: $(STAMP)

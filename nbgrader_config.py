@@ -33,4 +33,17 @@ c.IgnorePattern.pattern = (
     r")"
 )
 
+# Every grading kernel loads autograder/integrity.py before the first cell: it snapshots the
+# checks, their references and comparison primitives and IPython's machinery, and before each
+# test cell puts back (and reports, for the instructor) whatever an answer cell patched.
+c.Execute.extra_arguments = ["--ext=autograder.integrity"]
+
+# Feedback never shows a hidden test, whichever path writes it (generate_feedback, the
+# formgrader, release_feedback, python -m autograder grade): see autograder/grader/feedback.py.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.grader.feedback.HideHiddenTests",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

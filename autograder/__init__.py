@@ -1,11 +1,15 @@
 """Autograder of the Deep Learning with TensorFlow 2 / Keras 3 course.
 
-Modules: `runtime` (the set-up call every notebook makes), `data` (offline-first datasets),
-`pretrained` (chapter 08's source model), `checks` (what test cells call), `grading` (running
-real nbgrader on a course directory), the batch grader -- `intake` (finding and inspecting
-submissions), `sandbox` (one submission under limits), `batch` (a class, locally or on Dask),
-`report`, `feedback` --, `samples` (sample submissions: perfect, untouched, planted bugs),
-`cli` (``python -m autograder``: release, grade, demo, pretrain, doctor).
+Two wings. The **kernel side** -- what runs inside a student's kernel, and all the student
+edition ships: `runtime` (the set-up call every notebook makes), `data` (offline-first
+datasets), `pretrained` (chapter 08's source model), `checks` (what test cells call),
+`integrity` (loaded in grading kernels: puts back and reports what answer cells patched),
+`doctor` and `cli` (``python -m autograder doctor | pretrain``).
+
+The **grader side**, `autograder.grader` -- what runs on the instructor's machine: nbgrader
+glue (`grading`), `intake`, `codescan`, the `jail` and `sandbox` of one submission, `batch`,
+`report`, `feedback`, the student `edition`, `samples` and planted bugs, and the instructor
+verbs of the command line. The kernel side never imports it.
 """
 
 __version__ = "0.1.0"

@@ -158,6 +158,14 @@ def source_model_path() -> Path:
     return models_dir() / SOURCE_FILE
 
 
+def shared_source_model() -> Path | None:
+    """A read-only copy of the source model in ``$AUTOGRADER_DATA_DIR/models/`` (how the
+    grader's sandbox hands its cached model to a jailed kernel), or None."""
+    env_dir = os.environ.get(data.ENV_VAR)
+    path = Path(env_dir) / "models" / SOURCE_FILE if env_dir else None
+    return path if path is not None and path.is_file() else None
+
+
 def source_model_record() -> dict | None:
     """What `train_source_model` recorded (time, size, accuracy), or None before it ran."""
     record = source_model_path().with_suffix(".json")
@@ -168,6 +176,7 @@ def load_source_model(*, train_if_missing: bool = True, verbose: bool = True):
     """The pretrained source model (base + ``source_head``), from the cache or trained now.
 
     A cached file that Keras cannot read (truncated, corrupt) is trained again, not trusted.
+    Without a cached file, a read-only copy in ``$AUTOGRADER_DATA_DIR/models/`` is used.
 
     Raises:
         FileNotFoundError: the model is not cached and ``train_if_missing`` is False.
@@ -175,6 +184,9 @@ def load_source_model(*, train_if_missing: bool = True, verbose: bool = True):
     import keras
 
     path = source_model_path()
+    shared = shared_source_model()
+    if not path.is_file() and shared is not None:
+        return keras.models.load_model(shared)
     with _locked(path):
         if path.is_file():
             try:

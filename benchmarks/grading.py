@@ -9,11 +9,13 @@ notebooks, then grades the same submissions from a fresh copy of the course each
 
 * ``nbgrader autograde CHAPTER`` once per chapter (what an instructor runs today);
 * ``python -m autograder grade``'s engine (``batch.grade_assignment``, feedback off, as
-  ``nbgrader autograde`` writes none) with 1, 2, ... workers.
+  ``nbgrader autograde`` writes none) with 1, 2, ... workers, each kernel jailed by
+  bubblewrap (the default) and, side by side in the same run, not isolated (``--sandbox none``).
 
 It prints wall time, speedup over nbgrader and over one worker, overhead per submission
-(our one-worker wall time minus nbgrader's, over K) and whether every cell score equals
-nbgrader's. Targets (issue 7): speedup >= 0.85 x workers where cores allow; overhead <= 3 s.
+(our one-worker wall time minus nbgrader's, over K), the sandbox's cost (jailed wall time over
+unjailed, minus 1) and whether every cell score equals nbgrader's. Targets: speedup >= 0.85 x
+workers where cores allow; overhead <= 3 s; sandbox cost < 10 %.
 """
 
 from __future__ import annotations
@@ -30,8 +32,8 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import batch, grading, samples
-from autograder.sandbox import Limits
+from autograder.grader import batch, grading, jail, samples
+from autograder.grader.sandbox import Limits
 
 CHAPTERS = ("01_tensors", "02_activations")
 
@@ -90,13 +92,14 @@ def time_nbgrader(template: Path, work: Path) -> tuple[float, dict]:
     return time.monotonic() - start, all_scores(course)
 
 
-def time_batch(template: Path, work: Path, workers: int) -> tuple[float, float, dict]:
-    course = work / f"batch{workers}"
+def time_batch(template: Path, work: Path, workers: int, isolation: str) -> tuple[float, float, dict]:
+    course = work / f"batch{workers}-{isolation}"
     shutil.copytree(template, course)
     start = time.monotonic()
     busy = 0.0
     for chapter in CHAPTERS:
-        result = batch.grade_assignment(course, chapter, jobs=workers, limits=Limits(), feedback=False)
+        result = batch.grade_assignment(course, chapter, jobs=workers, limits=Limits(), feedback=False,
+                                        isolation=isolation)
         busy += sum(r["seconds"] for r in result.rows)
     return time.monotonic() - start, busy, all_scores(course)
 
@@ -115,22 +118,34 @@ def main() -> None:
         print(f"{k} submissions of {', '.join(CHAPTERS)} on {cores} cores", flush=True)
         seq, reference = time_nbgrader(template, work)
         print(f"nbgrader autograde (sequential): {seq:.1f} s", flush=True)
-        rows, one = [], None
+        isolations = ["none", "bwrap"] if jail.probe()[0] else ["none"]
+        if len(isolations) == 1:
+            print(f"bubblewrap cannot run here ({jail.probe()[1]}): only unjailed figures", flush=True)
+        rows, one, walls = [], {}, {}
         for n in workers:
-            wall, busy, scores = time_batch(template, work, n)
-            one = one or wall
-            rows.append((n, wall, busy, scores == reference))
-            print(f"batch grader, {n} worker(s): {wall:.1f} s", flush=True)
+            for isolation in isolations:
+                wall, busy, scores = time_batch(template, work, n, isolation)
+                one.setdefault(isolation, wall)
+                walls[(n, isolation)] = wall
+                rows.append((n, isolation, wall, busy, scores == reference))
+                print(f"batch grader, {n} worker(s), sandbox {isolation}: {wall:.1f} s", flush=True)
     print()
-    print("| grader | workers | wall (s) | speedup vs nbgrader | speedup vs 1 worker | target (0.85 x workers) "
+    print("| grader | sandbox | workers | wall (s) | speedup vs nbgrader | speedup vs 1 worker | target (0.85 x workers) "
           "| scores equal nbgrader's |")
-    print("|---|---|---|---|---|---|---|")
-    print(f"| nbgrader autograde | 1 | {seq:.1f} | 1.00 | - | - | - |")
-    for n, wall, _busy, equal in rows:
+    print("|---|---|---|---|---|---|---|---|")
+    print(f"| nbgrader autograde | none | 1 | {seq:.1f} | 1.00 | - | - | - |")
+    for n, isolation, wall, _busy, equal in rows:
         target = 0.85 * min(n, cores)
-        print(f"| batch | {n} | {wall:.1f} | {seq / wall:.2f} | {one / wall:.2f} | {target:.2f} | "
+        print(f"| batch | {isolation} | {n} | {wall:.1f} | {seq / wall:.2f} | {one[isolation] / wall:.2f} | {target:.2f} | "
               f"{'yes' if equal else 'NO'} |")
-    print(f"\noverhead per submission (1 worker minus nbgrader, over {k}): {(one - seq) / k:+.2f} s (target <= 3 s)")
+    for isolation, wall in one.items():
+        print(f"\noverhead per submission, sandbox {isolation} (1 worker minus nbgrader, over {k}): "
+              f"{(wall - seq) / k:+.2f} s (target <= 3 s)")
+    if "bwrap" in one:
+        for n in workers:
+            cost = walls[(n, "bwrap")] / walls[(n, "none")] - 1
+            print(f"sandbox cost at {n} worker(s): {cost:+.1%} of the unjailed wall time "
+                  f"({(walls[(n, 'bwrap')] - walls[(n, 'none')]) / k:+.2f} s per submission; target < 10 %)")
 
 
 if __name__ == "__main__":

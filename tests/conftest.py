@@ -1,5 +1,6 @@
 """Shared fixtures. Tests run inside the course virtualenv (``make test``)."""
 
+import linecache
 import os
 from pathlib import Path
 
@@ -25,11 +26,14 @@ def failure(fn, *args, **kwargs) -> str:
 def solution_functions(chapter: str, preamble: str = "") -> dict:
     """Execute the answer cells of ``solutions/CHAPTER`` and return the names they define,
     so unit tests check the checks against the very code the notebook ships."""
-    from autograder import samples
+    from autograder.grader import samples
 
-    namespace: dict = {}
+    namespace: dict = {"__name__": f"solutions_{chapter}"}
     exec(preamble, namespace)
     for cell in samples.solution_notebook(chapter).cells:
         if cell.metadata.get("nbgrader", {}).get("solution"):
-            exec(cell.source, namespace)
+            # a file name in linecache, as IPython gives each cell: checks read sources
+            filename = f"<solution {chapter} {cell.metadata['nbgrader']['grade_id']}>"
+            linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
+            exec(compile(cell.source, filename, "exec"), namespace)
     return namespace

@@ -28,8 +28,8 @@ import nbformat
 import psutil
 import pytest
 
-from autograder import batch, feedback, grading, intake, report, samples, sandbox
-from autograder.sandbox import Limits
+from autograder.grader import batch, feedback, grading, intake, report, samples, sandbox
+from autograder.grader.sandbox import Limits
 
 CHAPTER = "00_setup"
 FULL = 2.0  # points of chapter 00

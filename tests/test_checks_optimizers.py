@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import failure, solution_functions
 
-from autograder import samples
 from autograder.checks.losses import check_loss, check_loss_grad
 from autograder.checks.optimizers import check_optimizer, check_schedule
+from autograder.grader import samples
 
 
 def _base_class_source() -> str:

@@ -2,6 +2,7 @@
 with the feedback a student should see."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 from conftest import failure, solution_functions
 
@@ -99,7 +100,35 @@ def test_one_hot_may_not_call_tf_one_hot():
     def lazy(labels, depth):
         return tf.one_hot(labels, depth)
 
-    assert "calls tf.one_hot()" in failure(check_one_hot, lazy)
+    msg = failure(check_one_hot, lazy)
+    assert msg.splitlines()[0] == "lazy: must not use one_hot or to_categorical"
+    assert "lazy uses .one_hot (line 2)" in msg
+
+
+def _via_getattr(labels, depth):
+    return getattr(tf, "one_hot")(labels, depth)  # noqa: B009 - the cheat under test
+
+
+def _via_computed_name(labels, depth):
+    name = "one" + "_hot"
+    return getattr(tf, name)(labels, depth)
+
+
+def _helper(labels, depth):
+    from tensorflow import one_hot as make
+
+    return make(labels, depth)
+
+
+def _via_helper(labels, depth):
+    return _helper(labels, depth)
+
+
+@pytest.mark.parametrize("cheat,where", [(_via_getattr, "getattr(..., 'one_hot')"),
+                                         (_via_computed_name, "computed name"),
+                                         (_via_helper, "_helper imports one_hot")])
+def test_the_rule_is_read_on_the_syntax_tree_not_the_text(cheat, where):
+    assert where in failure(check_one_hot, cheat)
 
 
 # --- normalisation
@@ -157,7 +186,7 @@ def test_patches_must_not_call_tf_image_extract_patches():
     def cheat(images, k):
         return tf.image.extract_patches(images, [1, k, k, 1], [1, k, k, 1], [1, 1, 1, 1], "VALID")
 
-    assert "calls image.extract_patches()" in failure(check_extract_patches, cheat)
+    assert "cheat uses .extract_patches" in failure(check_extract_patches, cheat)
 
 
 # --- GradientTape

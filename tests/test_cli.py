@@ -41,7 +41,7 @@ def test_doctor_reports_versions_device_and_data(tmp_path):
 
 
 def test_grade_autogrades_exports_csv_and_writes_feedback(tmp_path):
-    from autograder import grading, samples
+    from autograder.grader import grading, samples
 
     root = grading.make_course(tmp_path / "course_root", ["00_setup"])
     grading.submit(root, "alice", "00_setup", samples.solution_notebook("00_setup"))

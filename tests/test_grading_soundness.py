@@ -21,7 +21,7 @@ chapter with many bugs splits them into shards (`PlantedBugs` classes) graded si
 
 import pytest
 
-from autograder import grading, samples
+from autograder.grader import grading, samples
 
 TF_LOG = (
     "import sys\n"

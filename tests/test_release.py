@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from autograder import grading, samples
+from autograder.grader import grading, samples
 
 # Environment facts have no edge cases; an accuracy threshold is measured on held-out data the
 # student never sees, which is its hidden test.

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from autograder import grading
+from autograder.grader import grading
 
 # Lines TensorFlow/absl/Python write to stderr, which must not zero a test cell.
 LIBRARY_LOG_LINES = [
@@ -99,3 +99,29 @@ def test_chapters_are_numbered_and_paired(repo):
     names = grading.chapters(repo)
     assert names[:4] == ["00_setup", "01_tensors", "02_activations", "03_optimizers"]
     assert all(re.fullmatch(r"\d\d_[a-z_]+", n) for n in names)
+
+
+KERNEL_SIDE = ("runtime.py", "data.py", "pretrained.py", "integrity.py", "doctor.py", "cli.py", "__init__.py",
+               "__main__.py", "checks")
+
+
+def test_the_kernel_side_never_imports_the_grader_side(repo):
+    import ast
+
+    package = repo / "autograder"
+    files = [p for name in KERNEL_SIDE for p in ([package / name] if name.endswith(".py")
+                                                 else sorted((package / name).rglob("*.py")))]
+    assert len(files) > 10
+    every_module = {p.relative_to(package).parts[0] for p in package.rglob("*.py")}
+    assert every_module - {"grader"} <= set(KERNEL_SIDE) | {"resources"}, "a module outside both wings"
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
+                [node.module or ""] + [f"{node.module}.{a.name}" for a in node.names]
+                if isinstance(node, ast.ImportFrom) else [])
+            grader = [n for n in names if n.startswith("autograder.grader")]
+            # cli.py registers the instructor verbs where the grader wing is installed (not in
+            # the student edition): the only door, and it is looked up before it is used.
+            if path.name == "cli.py" and grader == ["autograder.grader.cli", "autograder.grader.cli.add_commands"]:
+                continue
+            assert not grader, f"{path.relative_to(repo)} imports {grader}"

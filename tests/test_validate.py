@@ -3,7 +3,7 @@ student notebook is reported as failing."""
 
 import pytest
 
-from autograder import grading
+from autograder.grader import grading
 
 
 @pytest.mark.parametrize("chapter", ["00_setup"])

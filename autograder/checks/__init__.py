@@ -4,9 +4,11 @@ A test cell is short: ``from autograder.checks import check_stable_softmax`` and
 A check raises ``AssertionError`` with what was expected, what was found, where, and a hint.
 
 Layout: `arrays` (comparing arrays, shared by every check), `gradients` (tape references and
-numerical gradients), `training` (accuracy thresholds on held-out data), then one module per
-chapter family: `environment` (00), `tensors` (01), `activations` (02), `optimizers` and
-`losses` (03), `regularization` (04), `augmentation` (05), `models` (06), `callbacks` (07).
+numerical gradients), `training` (accuracy thresholds: the checks train the student's model
+themselves, with no dataset loader reachable), `source` (rules on the syntax tree of the
+student's code), then one module per chapter family: `environment` (00), `tensors` (01),
+`activations` (02), `optimizers` and `losses` (03), `regularization` (04), `augmentation`
+(05), `models` (06), `callbacks` (07), `transfer` (08), `precision` (09).
 Test cells of chapters 04 onwards import from those modules directly.
 """
 

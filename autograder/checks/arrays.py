@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder import integrity
+
 # Tolerances that accept every correct float32 implementation measured for this course
 # (see KERAS3_FACTS.md): differences in the order of operations stay below these.
 FLOAT32_TOL = {"rtol": 1e-5, "atol": 1e-6}
@@ -100,6 +102,7 @@ def check_array(
         AssertionError: naming what differs (type, shape, dtype, NaN/inf, values).
         ValueError: the check itself was called wrongly (negative tolerance, bad reference).
     """
+    integrity.audit()  # in a grading kernel: undo and report what an answer cell patched
     expected = np.asarray(expected)
     if expected.dtype == object or not (
         np.issubdtype(expected.dtype, np.number) or expected.dtype == bool

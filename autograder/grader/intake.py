@@ -8,9 +8,14 @@ gradebook's copy of the assignment:
 * **missing notebook**: the folder lacks ``NAME.ipynb`` (nbgrader gives it 0);
 * **corrupt notebook**: not JSON, or not a valid nbformat 4 notebook (never sent to a kernel);
 * **tampered cells**: a graded or read-only cell was edited (nbgrader restores it from the
-  gradebook), deleted (re-inserted here at its place, so its tests run), or duplicated
+  gradebook), deleted (re-inserted here at its place, so its tests run), duplicated
   (nbgrader 0.9.6 fails the whole notebook on a duplicate id; here the extra copies lose their
-  grading metadata, the last copy stays graded, as nbgrader's ``DeduplicateIds`` intends).
+  grading metadata, the last copy stays graded, as nbgrader's ``DeduplicateIds`` intends), or
+  had its nbgrader metadata edited (``grade``, ``points``, ``grade_id``, ``locked``: nbgrader
+  0.9.6 fails the whole notebook on "Inconsistent checksums"; here the gradebook's metadata is
+  put back, matched by grade_id, else by the cell's id, else by its source);
+* **flags** (:func:`flag_code`): code in the cells the student wrote that reaches into the
+  grader, the libraries' internals, the shell, files or the network (:mod:`codescan`).
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder import sandbox
+from autograder.grader import codescan, sandbox
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class ReferenceCell:
     solution: bool
     points: float | None
     order: int
+    cell_id: str | None = None  # the cell's nbformat id in the source (and released) notebook
 
 
 def reference_cells(course: Course, assignment: str) -> dict[str, dict[str, ReferenceCell]]:
@@ -112,32 +118,89 @@ def reference_cells(course: Course, assignment: str) -> dict[str, dict[str, Refe
     with Gradebook(course.db_url) as gb:
         for notebook in gb.find_assignment(assignment).notebooks:
             source_nb = course.source / assignment / f"{notebook.name}.ipynb"
-            order = {}
+            order, cell_ids = {}, {}
             if source_nb.is_file():
-                ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nbformat.read(source_nb, 4).cells]
+                source_cells = nbformat.read(source_nb, 4).cells
+                ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in source_cells]
                 order = {gid: i for i, gid in enumerate(ids) if gid}
+                cell_ids = {gid: c.get("id") for gid, c in zip(ids, source_cells, strict=True) if gid}
             grades = {c.name: c.max_score for c in notebook.grade_cells}
             solutions = {c.name for c in notebook.solution_cells}
             cells[notebook.name] = {
                 c.name: ReferenceCell(c.name, c.cell_type, c.source, c.checksum, bool(c.locked), c.name in grades,
-                                      c.name in solutions, grades.get(c.name), order.get(c.name, len(order)))
+                                      c.name in solutions, grades.get(c.name), order.get(c.name, len(order)),
+                                      cell_ids.get(c.name))
                 for c in notebook.source_cells
             }
     return cells
 
 
-def rebuild_cell(ref: ReferenceCell):
-    """A notebook cell carrying ``ref``'s source and nbgrader metadata (for a deleted cell)."""
-    make = nbformat.v4.new_code_cell if ref.cell_type == "code" else nbformat.v4.new_markdown_cell
-    cell = make(ref.source)
+def reference_metadata(ref: ReferenceCell) -> dict:
+    """The nbgrader metadata ``generate_assignment`` gave the cell ``ref``."""
     meta = {"grade": ref.grade, "grade_id": ref.grade_id, "locked": ref.locked, "schema_version": 3,
             "solution": ref.solution}
     if ref.grade:
         meta["points"] = ref.points
     if ref.checksum:
         meta["checksum"] = ref.checksum
-    cell.metadata["nbgrader"] = meta
+    return meta
+
+
+def rebuild_cell(ref: ReferenceCell):
+    """A notebook cell carrying ``ref``'s source and nbgrader metadata (for a deleted cell)."""
+    make = nbformat.v4.new_code_cell if ref.cell_type == "code" else nbformat.v4.new_markdown_cell
+    cell = make(ref.source)
+    cell.metadata["nbgrader"] = reference_metadata(ref)
     return cell
+
+
+GRADING_KEYS = ("grade", "grade_id", "locked", "solution", "points", "task")
+
+
+def restore_metadata(nb, refs: dict[str, ReferenceCell]) -> list[str]:
+    """Put back the gradebook's nbgrader metadata where a student edited it (``grade``,
+    ``points``, ``locked``, ``solution``, ``grade_id``, or removed it); return what was found.
+
+    A cell is matched to its reference by grade_id; a cell whose grade_id is unknown or gone
+    is matched by its nbformat id, else by its source (read-only cells), and only to a
+    reference that no other cell of the notebook carries."""
+    notes = []
+    present = {grade_id(c) for c in nb.cells}
+    by_cell_id = {r.cell_id: r for r in refs.values() if r.cell_id}
+    for index, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader")
+        ref = refs.get(grade_id(cell) or "")
+        if ref is None:
+            candidate = by_cell_id.get(cell.get("id"))
+            if candidate is None and cell.cell_type == "code":
+                candidate = next((r for r in refs.values() if not r.solution and r.grade_id not in present
+                                  and cell.source.strip() in {r.source.strip(), released_source(r).strip()}), None)
+            if candidate is None or candidate.grade_id in present or candidate.cell_type != cell.cell_type:
+                continue
+            ref = candidate
+            present.add(ref.grade_id)
+            was = f"grade_id {grade_id(cell)!r}" if meta else "no nbgrader metadata"
+            notes.append(f"cell {ref.grade_id!r} (cell {index + 1}) had {was}: its metadata was restored")
+        else:
+            want = reference_metadata(ref)
+            changed = [k for k in GRADING_KEYS if k != "grade_id" and bool(meta.get(k)) != bool(want.get(k))
+                       or k == "points" and ref.grade and meta.get(k) != want.get(k)]
+            if not changed:
+                continue
+            notes.append(f"cell {ref.grade_id!r}: its nbgrader metadata was edited "
+                         f"({', '.join(f'{k} {meta.get(k)!r}' for k in changed)}): restored")
+        cell.metadata["nbgrader"] = {**(meta or {}), **reference_metadata(ref)}
+        cell.metadata["nbgrader"].pop("task", None)
+    return notes
+
+
+def released_source(ref: ReferenceCell) -> str:
+    """``ref``'s source as students got it (hidden tests cut out, as ``generate_assignment`` does)."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    cell = rebuild_cell(ref)
+    ClearHiddenTests()._remove_hidden_test_region(cell)
+    return cell.source
 
 
 def released_checksums(ref: ReferenceCell) -> set[str | None]:
@@ -161,7 +224,7 @@ def repair(nb, refs: dict[str, ReferenceCell]) -> list[str]:
     """Find and undo tampering in ``nb`` (in place); return what was found, one line each."""
     from nbgrader.utils import compute_checksum
 
-    notes = []
+    notes = restore_metadata(nb, refs)
     ids = [grade_id(c) for c in nb.cells]
     for gid in sorted({g for g in ids if g and ids.count(g) > 1}):
         positions = [i for i, g in enumerate(ids) if g == gid]
@@ -209,3 +272,45 @@ def inspect(files: dict[str, bytes], refs: dict[str, dict[str, ReferenceCell]]) 
     if notes:
         return files, sandbox.TAMPERED, "; ".join(notes)
     return files, sandbox.GRADED, ""
+
+
+def course_cells(course: Course, assignment: str) -> dict[str, set[str]]:
+    """Notebook name -> sources of the course's own code cells (no nbgrader metadata) in the
+    source notebook: a submitted cell equal to one of them is the course's code, not read."""
+    cells = {}
+    for path in sorted((course.source / assignment).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cells[path.stem] = {c.source.strip() for c in nb.cells if c.cell_type == "code" and "nbgrader" not in c.metadata}
+    return cells
+
+
+def flag_code(files: dict[str, bytes], refs: dict[str, dict[str, ReferenceCell]],
+              course_code: dict[str, set[str]] | None = None) -> list[str]:
+    """What a static read of the student's cells finds (see :mod:`codescan`), one line each,
+    prefixed with the notebook's name. Read-only cells (restored by nbgrader) are skipped;
+    cells equal to the course's own code only contribute their imports."""
+    flags = []
+    for name in sorted(refs):
+        data = files.get(f"{name}.ipynb")
+        if data is None:
+            continue
+        try:
+            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        except Exception:  # noqa: BLE001 - a corrupt notebook is reported by inspect()
+            continue
+        known = (course_code or {}).get(name, set())
+        cells = []
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            ref = refs[name].get(grade_id(cell) or "")
+            if ref is not None and not ref.solution:
+                continue  # read-only: nbgrader puts the gradebook's source back
+            if ref is not None:
+                cells.append((ref.grade_id, cell.source, codescan.ANSWER))
+            elif cell.source.strip() in known:
+                cells.append((f"cell {index + 1}", cell.source, codescan.COURSE))
+            else:
+                cells.append((f"cell {index + 1}", cell.source, codescan.STUDENT))
+        flags += [f"{name}.ipynb {flag}" for flag in codescan.read_cells(cells)]
+    return flags

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grading import RELEASE, REPO_ROOT, SOLUTIONS, notebook_path
+from autograder.grader.grading import RELEASE, REPO_ROOT, SOLUTIONS, notebook_path
 
 
 class StaleBugError(ValueError):

@@ -2,7 +2,10 @@
 readable summary per assignment (``grading/ASSIGNMENT/report.{csv,json}``, ``summary.txt``).
 
 One row per student: score, max score, late penalty, status (see ``sandbox.STATUSES``), the
-reason in words, seconds of grading, peak memory of nbgrader and its kernel (MB).
+reason in words, seconds of grading, peak memory of nbgrader and its kernel (MB), and the
+flags of intake's read of the answer cells (code that reaches into the grader, the libraries'
+internals, files or the network: graded all the same, listed under "needs a look"). The
+summary's second line says how the kernels were isolated, or plainly that they were not.
 """
 
 from __future__ import annotations
@@ -13,10 +16,10 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from autograder import sandbox
+from autograder.grader import sandbox
 
 COLUMNS = ["student", "assignment", "score", "max_score", "late_penalty", "status", "reason", "seconds",
-           "peak_mb", "graded_at", "where"]
+           "peak_mb", "graded_at", "where", "flags"]
 
 
 class Progress:
@@ -58,26 +61,31 @@ class Progress:
             self.bar.close()
 
 
-def summary(rows: list[dict], *, seconds: float, where: str) -> str:
-    """A readable summary: counts by status, score range, the submissions that need a look."""
+def summary(rows: list[dict], *, seconds: float, where: str, isolation: str = "") -> str:
+    """A readable summary: counts by status, isolation, score range, what needs a look."""
     counts = Counter(r["status"] for r in rows)
     assignment = rows[0]["assignment"] if rows else "?"
     lines = [f"{assignment}: {len(rows)} submission(s) in {seconds:.1f} s on {where}"]
+    if isolation:
+        lines.append(f"  isolation: {isolation}")
     lines += [f"  {status:<24} {counts[status]}" for status in sandbox.STATUSES if counts[status]]
     if rows:
         scores = sorted(r["score"] for r in rows)
         lines.append(f"  scores: min {scores[0]:g}, median {scores[len(scores) // 2]:g}, max {scores[-1]:g} "
                      f"of {rows[0]['max_score']:g}")
-    attention = [r for r in rows if r["status"] != sandbox.GRADED]
+    attention = [r for r in rows if r["status"] != sandbox.GRADED or r.get("flags")]
     if attention:
         lines.append("needs a look:")
-        lines += [f"  {r['student']}: {r['status']} -- {r['reason']}" for r in attention]
+        for r in attention:
+            why = "; ".join(part for part in (r["reason"], r.get("flags") and f"flagged: {r['flags']}") if part)
+            lines.append(f"  {r['student']}: {r['status']} -- {why}")
     if counts[sandbox.WORKER_DIED]:
         lines.append("run the same command again to grade the 'worker died' submissions; nothing else is redone")
     return "\n".join(lines)
 
 
-def write_reports(out_dir: Path, rows: list[dict], *, limits: dict, seconds: float, where: str) -> None:
+def write_reports(out_dir: Path, rows: list[dict], *, limits: dict, seconds: float, where: str,
+                  isolation: str = "") -> None:
     """``report.csv``, ``report.json`` and ``summary.txt`` in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with open(out_dir / "report.csv", "w", newline="") as f:
@@ -85,5 +93,6 @@ def write_reports(out_dir: Path, rows: list[dict], *, limits: dict, seconds: flo
         writer.writeheader()
         writer.writerows(rows)
     (out_dir / "report.json").write_text(json.dumps(
-        {"seconds": round(seconds, 2), "where": where, "limits": limits, "submissions": rows}, indent=1))
-    (out_dir / "summary.txt").write_text(summary(rows, seconds=seconds, where=where) + "\n")
+        {"seconds": round(seconds, 2), "where": where, "isolation": isolation, "limits": limits,
+         "submissions": rows}, indent=1))
+    (out_dir / "summary.txt").write_text(summary(rows, seconds=seconds, where=where, isolation=isolation) + "\n")

@@ -3,7 +3,7 @@
     grade_assignment(root, "01_tensors", jobs=8)                         # local processes
     grade_assignment(root, "01_tensors", scheduler="tcp://host:8786")    # a Dask cluster
 
-1. :mod:`autograder.intake` lists ``submitted/*/ASSIGNMENT`` and inspects each notebook
+1. :mod:`autograder.grader.intake` lists ``submitted/*/ASSIGNMENT`` and inspects each notebook
    (missing, corrupt, tampered cells repaired) without starting a kernel.
 2. Each remaining submission becomes a :class:`sandbox.Job` (plain data) and runs
    :func:`sandbox.grade_job` -- real ``nbgrader autograde`` in a private course directory under
@@ -17,7 +17,7 @@
    files' SHA-256) and a final status; one interrupted anywhere before its journal line is
    graded again, and writing it again changes nothing.
 4. Reports (``report.csv``, ``report.json``, ``summary.txt``) and feedback HTML that shows
-   failure messages but not hidden tests (:mod:`autograder.feedback`).
+   failure messages but not hidden tests (:mod:`autograder.grader.feedback`).
 """
 
 from __future__ import annotations
@@ -36,8 +36,8 @@ from pathlib import Path
 
 import psutil
 
-from autograder import intake, report, sandbox
-from autograder.sandbox import Job, Limits, Outcome
+from autograder.grader import intake, jail, report, sandbox
+from autograder.grader.sandbox import Job, Limits, Outcome
 
 STATE_DIR = "grading"
 JOURNAL = "journal.jsonl"
@@ -85,12 +85,17 @@ def needs_grading(sub: intake.Submission, last: dict | None, force: bool) -> boo
 
 
 def gradebook_snapshot(course: intake.Course, assignment: str) -> bytes:
-    """A SQLite gradebook holding ``assignment``, as bytes for the workers' private courses.
+    """A SQLite gradebook holding ``assignment`` and nothing else, as bytes for the workers'
+    private courses: no other assignment, no student, no score (a job's nbgrader adds its own
+    student), vacuumed so that deleted rows are not left in free pages.
 
     A SQLite course gradebook is copied with SQLite's backup API (consistent even mid-write);
     for another database (Postgres, ...) the assignment is released into a fresh SQLite file
     with ``nbgrader generate_assignment``."""
-    from autograder import grading
+    from nbgrader.api import Gradebook
+    from sqlalchemy.exc import SAWarning
+
+    from autograder.grader import grading
 
     with tempfile.TemporaryDirectory() as tmp:
         target = Path(tmp) / "gradebook.db"
@@ -107,6 +112,15 @@ def gradebook_snapshot(course: intake.Course, assignment: str) -> bytes:
             grading.run_nbgrader(["generate_assignment", assignment, "--force", f"--CourseDirectory.root={tmp}",
                                   "--CourseDirectory.source_directory=source",
                                   f"--CourseDirectory.db_url=sqlite:///{target}"], Path(tmp))
+        with Gradebook(f"sqlite:///{target}") as gb, warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)
+            for other in [a.name for a in gb.assignments if a.name != assignment]:
+                gb.remove_assignment(other)
+            for student in [s.id for s in gb.students]:
+                gb.remove_student(student)
+        db = sqlite3.connect(target)
+        db.execute("VACUUM")
+        db.close()
         return target.read_bytes()
 
 
@@ -119,12 +133,31 @@ def zero_scores(refs: dict[str, dict[str, intake.ReferenceCell]]) -> dict[str, d
 
 
 def make_job(sub: intake.Submission, refs, config: str, gradebook: bytes, source_files: dict[str, bytes],
-             limits: Limits) -> Job | Outcome:
+             limits: Limits, isolation: str = "none", course_code: dict[str, set[str]] | None = None) -> Job | Outcome:
     """A job for ``sub``, or directly an outcome when no kernel is needed (missing, corrupt)."""
     files, status, reason = intake.inspect(sandbox.read_files(sub.folder), refs)
     if status in (sandbox.MISSING, sandbox.CORRUPT):
         return Outcome(sub.assignment, sub.student, status, reason, notebooks=zero_scores(refs))
-    return Job(sub.assignment, sub.student, files, source_files, config, gradebook, limits, status, reason)
+    flags = tuple(intake.flag_code(files, refs, course_code))
+    return Job(sub.assignment, sub.student, files, source_files, config, gradebook, limits, status, reason,
+               isolation, flags)
+
+
+def choose_sandbox(requested: str | None) -> tuple[str, str]:
+    """The isolation to grade with and a sentence for the report: ``requested`` ("bwrap",
+    "none") or, when None, bubblewrap where it works and no isolation (said plainly) elsewhere.
+
+    Raises:
+        RuntimeError: "bwrap" was requested and bubblewrap cannot run here.
+    """
+    works, detail = jail.probe()
+    if requested == "none":
+        return "none", "NOT ISOLATED (--sandbox none): answer cells could read files and use the network"
+    if works:
+        return "bwrap", f"each kernel jailed by {detail}: no course files, other students or network in reach"
+    if requested == "bwrap":
+        raise RuntimeError(f"--sandbox bwrap: {detail}")
+    return "none", f"NOT ISOLATED: {detail}; answer cells could read files and use the network"
 
 
 # --- writing outcomes (this process only) ----------------------------------------------------
@@ -187,6 +220,7 @@ def record(course: intake.Course, sub: intake.Submission, outcome: Outcome, wher
         "fingerprint": sub.fingerprint,
         "graded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "where": where,
+        "flags": "; ".join(outcome.flags),
     }
     append_journal(state_dir(course, sub.assignment) / JOURNAL, entry)
     return entry
@@ -258,9 +292,14 @@ def grade_assignment(
     force: bool = False,
     feedback: bool = True,
     progress: report.Progress | None = None,
+    isolation: str | None = None,
 ) -> BatchResult:
-    """Grade every submission of ``assignment`` in the nbgrader course at ``root``."""
+    """Grade every submission of ``assignment`` in the nbgrader course at ``root``.
+
+    ``isolation``: "bwrap" (each kernel jailed; an error where bubblewrap cannot run),
+    "none" (not isolated), or None (bubblewrap where it works; see :func:`choose_sandbox`)."""
     start = time.monotonic()
+    isolation, isolation_note = choose_sandbox(isolation)
     course = intake.load_course(root)
     limits = limits or Limits()
     workers = jobs or default_jobs(limits.memory_mb)
@@ -277,11 +316,12 @@ def grade_assignment(
     pending: list[Job] = []
     if todo:
         refs = intake.reference_cells(course, assignment)
+        course_code = intake.course_cells(course, assignment)
         gradebook = gradebook_snapshot(course, assignment)
         source_files = {k: v for k, v in sandbox.read_files(course.source / assignment).items()
                         if not k.endswith(".ipynb") and ".ipynb_checkpoints" not in k}
         for sub in todo:
-            made = make_job(sub, refs, course.config_text, gradebook, source_files, limits)
+            made = make_job(sub, refs, course.config_text, gradebook, source_files, limits, isolation, course_code)
             if isinstance(made, Outcome):
                 rows[sub.student] = record(course, sub, made, "intake")
                 progress.update(rows[sub.student])
@@ -298,10 +338,11 @@ def grade_assignment(
     ordered = [rows[s.student] for s in submissions]
     out_dir = state_dir(course, assignment)
     if feedback:
-        from autograder import feedback as fb
+        from autograder.grader import feedback as fb
 
         fb.write_feedback(course, assignment, [r["student"] for r in ordered if (
             course.autograded / r["student"] / assignment).is_dir()])
     result = BatchResult(assignment, ordered, len(todo), time.monotonic() - start, out_dir)
-    report.write_reports(out_dir, ordered, limits=asdict(limits), seconds=result.seconds, where=where)
+    report.write_reports(out_dir, ordered, limits=asdict(limits), seconds=result.seconds, where=where,
+                         isolation=isolation_note)
     return result

@@ -11,7 +11,10 @@ line ``autograde ASSIGNMENT --student S --force`` there in a process of its own 
 * a memory limit on the resident memory of nbgrader *and* the kernel it starts (sampled every
   0.1 s with psutil; nbgrader issue #1429: one student's OOM must not take the batch down);
 * every process it started is killed when it ends, so nothing outlives the job, and every
-  grading process dies with the grader (Linux ``PR_SET_PDEATHSIG``).
+  grading process dies with the grader (Linux ``PR_SET_PDEATHSIG``);
+* the kernel, which runs the student's code, in a bubblewrap jail (``Job.sandbox == "bwrap"``,
+  see :mod:`autograder.grader.jail`): it sees its own autograded folder and nothing else of
+  the course, and has no network.
 
 The outcome is a :class:`Outcome`: a status (see ``STATUSES``) with a reason, the scores
 nbgrader saved in the private gradebook, and the autograded files. Nothing here writes the
@@ -32,6 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from autograder.grader import jail
 
 # Final statuses (a re-run keeps them unless --force) and the retryable one.
 GRADED = "graded"
@@ -76,6 +81,8 @@ class Job:
     limits: Limits = Limits()
     status: str = GRADED  # set by intake: TAMPERED when it repaired cells, MISSING, ...
     reason: str = ""
+    sandbox: str = "none"  # "bwrap": the kernel runs jailed (jail.py); "none": not isolated
+    flags: tuple[str, ...] = ()  # what intake's static read found for the instructor to look at
 
 
 @dataclass
@@ -94,11 +101,13 @@ class Outcome:
     notebooks: dict[str, dict] = field(default_factory=dict)
     timestamp: str | None = None
     autograded: dict[str, bytes] = field(default_factory=dict)
+    flags: tuple[str, ...] = ()
 
 
 def clean_env(limits: Limits, workdir: Path) -> dict[str, str]:
     """A minimal environment: the virtualenv's ``bin/`` on PATH, quiet TensorFlow, private
-    temporary/IPython/matplotlib folders, thread counts; nothing else of the caller's."""
+    temporary/IPython/matplotlib/Jupyter folders (the job's kernel spec comes first on
+    ``JUPYTER_PATH``), thread counts; nothing else of the caller's."""
     env = {key: os.environ[key] for key in ENV_KEEP if key in os.environ}
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), "/usr/local/bin", "/usr/bin", "/bin"])
     env.update(
@@ -109,11 +118,13 @@ def clean_env(limits: Limits, workdir: Path) -> dict[str, str]:
         IPYTHONDIR=str(workdir / "ipython"),
         MPLCONFIGDIR=str(workdir / "matplotlib"),
         JUPYTER_PLATFORM_DIRS="1",
+        JUPYTER_PATH=str(workdir / "jupyter"),
+        JUPYTER_RUNTIME_DIR=str(workdir / "runtime"),
     )
     if limits.threads:
         threads = str(limits.threads)
         env.update(OMP_NUM_THREADS=threads, TF_NUM_INTRAOP_THREADS=threads, TF_NUM_INTEROP_THREADS=threads)
-    for name in ("tmp", "ipython", "matplotlib"):
+    for name in ("tmp", "ipython", "matplotlib", "jupyter", "runtime"):
         (workdir / name).mkdir(parents=True, exist_ok=True)
     return env
 
@@ -199,7 +210,7 @@ def nbgrader_child(argv: list[str], cwd: str, env: dict, log_path: str) -> None:
 
 
 def zygote_main() -> None:
-    """``python -m autograder.sandbox``: import nbgrader once (2.7 s, measured), then for each
+    """``python -m autograder.grader.sandbox``: import nbgrader once (2.7 s, measured), then for each
     request line ``{"argv", "cwd", "env", "log"}`` on stdin fork a grading process, print its
     pid, wait for it and print its exit code (negative: the signal that killed it)."""
     import json
@@ -227,10 +238,10 @@ class Zygote:
     _local = threading.local()
 
     def __init__(self):
-        self.proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox"], stdin=subprocess.PIPE,
+        self.proc = subprocess.Popen([sys.executable, "-m", "autograder.grader.sandbox"], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True, bufsize=1)
         if self.proc.stdout.readline().strip() != "ready":
-            raise RuntimeError("the grading zygote did not start (python -m autograder.sandbox)")
+            raise RuntimeError("the grading zygote did not start (python -m autograder.grader.sandbox)")
 
     @classmethod
     def for_this_thread(cls) -> Zygote:
@@ -354,6 +365,31 @@ def classify(code: int | None, killed: str, output: str, autograded: dict[str, b
     return job.status, job.reason
 
 
+def runtime_flags(autograded: dict[str, bytes]) -> list[str]:
+    """What the kernel's integrity guard (:mod:`autograder.integrity`) reported in the outputs
+    of the autograded notebooks: one line per report, with its cell."""
+    import json
+
+    from autograder.integrity import MARK
+
+    flags = []
+    for rel, data in sorted(autograded.items()):
+        if not rel.endswith(".ipynb"):
+            continue
+        try:
+            cells = json.loads(data).get("cells", [])
+        except (ValueError, AttributeError):
+            continue
+        for index, cell in enumerate(cells):
+            for output in cell.get("outputs", []):
+                text = output.get("text", "")
+                text = "".join(text) if isinstance(text, list) else str(text)
+                for line in text.splitlines():
+                    if line.startswith(MARK):
+                        flags.append(f"{rel} cell {index + 1}: at run time, {line.removeprefix(MARK).strip()}")
+    return flags
+
+
 def grade_job(job: Job) -> Outcome:
     """Grade one submission with real nbgrader in a private course directory (see module doc)."""
     with tempfile.TemporaryDirectory(prefix=f"grade-{job.student}-") as tmp:
@@ -371,14 +407,23 @@ def grade_job(job: Job) -> Outcome:
         ]
         if job.limits.cell_timeout:
             argv.append(f"--Execute.timeout={job.limits.cell_timeout}")
-        code, killed, output, seconds, peak = run_limited(argv, course, clean_env(job.limits, Path(tmp)), job.limits)
+        env = clean_env(job.limits, Path(tmp))
+        jailed = None
+        if job.sandbox == "bwrap":
+            workdir = course / "autograded" / job.student / job.assignment
+            runtime = Path(env["JUPYTER_RUNTIME_DIR"])
+            jailed = jail.bwrap_argv(workdir, runtime)
+            argv += jail.kernel_manager_args(runtime)
+        jail.write_kernel_spec(Path(env["JUPYTER_PATH"]), jail.kernel_argv(jailed))
+        code, killed, output, seconds, peak = run_limited(argv, course, env, job.limits)
         autograded = read_files(course / "autograded" / job.student / job.assignment)
         notebooks, timestamp = read_scores(course / "gradebook.db", job.assignment, job.student)
         status, reason = classify(code, killed, output, autograded, job)
+        flags = (*job.flags, *runtime_flags(autograded))
         if code != 0:
             autograded = {}  # nbgrader removes a failed notebook; keep nothing of a half-run
         return Outcome(job.assignment, job.student, status, reason, seconds, peak, notebooks, timestamp,
-                       autograded)
+                       autograded, flags)
 
 
 if __name__ == "__main__":

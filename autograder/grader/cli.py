@@ -1,0 +1,185 @@
+"""The instructor verbs of ``python -m autograder``: release, grade, demo, student-edition.
+
+Registered by :func:`add_commands` into the top-level parser of :mod:`autograder.cli` when
+this wing is installed (never in the student edition).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from autograder.cli import EXIT_FAILED, EXIT_OK, CliError
+from autograder.grader import grading
+
+
+def _chapters(requested: list[str], root: Path) -> list[str]:
+    known = grading.chapters(root)
+    unknown = [c for c in requested if c not in known]
+    if unknown:
+        raise CliError(f"unknown chapter(s) {unknown}; chapters in {root / grading.SOLUTIONS}: {known}")
+    return requested or known
+
+
+def cmd_release(args) -> int:
+    root = Path(args.root)
+    for chapter in _chapters(args.chapters, root):
+        path = grading.release(root, chapter)
+        print(f"released {chapter} -> {path.relative_to(root)}")
+    return EXIT_OK
+
+
+def cmd_grade(args) -> int:
+    from autograder.grader import batch, report
+    from autograder.grader.sandbox import Limits
+
+    root = Path(args.root)
+    submitted = root / "submitted"
+    if not submitted.is_dir() or not any(submitted.iterdir()):
+        raise CliError(
+            f"nothing to grade: {submitted} is empty or missing. Collect submissions first "
+            "(nbgrader collect CHAPTER, or copy them to submitted/STUDENT/CHAPTER/CHAPTER.ipynb)."
+        )
+    if args.jobs is not None and args.jobs < 1:
+        raise CliError("--jobs must be at least 1")
+    if args.sandbox == "bwrap":
+        from autograder.grader import jail
+
+        works, why = jail.probe()
+        if not works:
+            raise CliError(f"--sandbox bwrap: {why}")
+    limits = Limits(timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory, threads=args.threads)
+    retry = []
+    for chapter in _chapters(args.chapters, root):
+        if not any(submitted.glob(f"*/{chapter}")):
+            print(f"{chapter}: no submissions, skipped")
+            continue
+        # A chapter must be in the gradebook before it can be graded.
+        if not grading.in_gradebook(root, chapter):
+            grading.release(root, chapter)
+        where = args.scheduler or f"{args.jobs or batch.default_jobs(limits.memory_mb)} local worker(s)"
+        print(f"{chapter}: grading with {where} ...", flush=True)
+        result = batch.grade_assignment(
+            root, chapter, jobs=args.jobs, scheduler=args.scheduler, limits=limits, force=args.force,
+            feedback=args.feedback, progress=report.Progress(chapter, quiet=args.quiet), isolation=args.sandbox,
+        )
+        print((result.report_dir / "summary.txt").read_text().rstrip())
+        print(f"report: {result.report_dir / 'report.csv'} (and report.json)")
+        retry += result.retry
+    grading.run_nbgrader(["export", "--to", str(Path(args.export).resolve())], root)
+    rows = grading.gradebook_rows(root)
+    print(grading.format_table(rows, ["chapter", "student", "score", "max_score"]))
+    print(f"grades exported to {args.export}")
+    if retry:
+        print(f"{len(retry)} submission(s) not graded because a worker died: run the command again", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def cmd_demo(args) -> int:
+    from autograder.grader import samples
+
+    workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="autograder-demo-"))
+    chapters = _chapters(args.chapters, grading.REPO_ROOT)
+    print(f"demo course in {workdir}")
+    grading.make_course(workdir, chapters)
+    expected: dict[tuple[str, str], dict[str, float]] = {}
+    for chapter in chapters:
+        for student, (nb, scores) in samples.demo_students(chapter).items():
+            grading.submit(workdir, student, chapter, nb)
+            expected[(chapter, student)] = scores
+    for chapter in chapters:
+        print(f"{chapter}: autograding perfect, untouched, buggy ...", flush=True)
+        grading.autograde(workdir, chapter)
+
+    rows, mismatches = [], []
+    for (chapter, student), want in sorted(expected.items()):
+        got = grading.cell_scores(workdir, chapter, student)
+        score = sum(c.score for c in got.values())
+        rows.append(
+            {
+                "chapter": chapter,
+                "student": student,
+                "score": score,
+                "max_score": sum(c.max_score for c in got.values()),
+                "expected": sum(want.values()),
+                "failed cells": ", ".join(g for g, c in sorted(got.items()) if c.score < c.max_score) or "-",
+            }
+        )
+        if {g: c.score for g, c in got.items()} != want:
+            mismatches.append((chapter, student))
+    print()
+    print(grading.format_table(rows, ["chapter", "student", "score", "max_score", "expected", "failed cells"]))
+    if not args.keep:
+        shutil.rmtree(workdir, ignore_errors=True)
+    if mismatches:
+        print(f"\nMISMATCH: scores differ from the expected ones for {mismatches}")
+        return EXIT_FAILED
+    print("\nall scores as expected")
+    return EXIT_OK
+
+
+
+def cmd_student_edition(args) -> int:
+    from autograder.grader import edition
+
+    try:
+        dest = edition.write_edition(Path(args.dest), Path(args.root), force=args.force)
+    except FileExistsError as err:
+        raise CliError(str(err)) from err
+    found = edition.leaks(dest, Path(args.root))
+    if found:
+        print("\n".join(["the edition holds instructor material:", *found[:20]]), file=sys.stderr)
+        return EXIT_FAILED
+    shared = edition.reference_overlaps(dest, Path(args.root))
+    print(f"student edition written to {dest}: course/, the kernel side of autograder/, binder/, "
+          "README.md, Makefile (make lab, make doctor); checked: no solution, hidden test or planted bug")
+    if shared:
+        print(f"note: {len(shared)} solution line(s) also stand in the checks' Keras reference code "
+              "(by design: a check computes what it compares with)")
+    return EXIT_OK
+
+
+def add_commands(sub) -> None:
+    """Add the instructor verbs to the ``python -m autograder`` sub-parsers ``sub``."""
+    p = sub.add_parser("release", help="regenerate course/ from solutions/ with nbgrader")
+    p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="e.g. 01_tensors (default: all)")
+    p.add_argument("--root", default=str(grading.REPO_ROOT), help="course root (default: the repository)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", help="autograde submitted/ in parallel, export grades, write feedback",
+                       description="Grade every submission of each CHAPTER with real nbgrader autograde, each in "
+                       "its own kernel under time and memory limits, N at a time (or on a Dask cluster), into "
+                       "the one gradebook. Re-running skips what is graded and unchanged.")
+    p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: every chapter with submissions")
+    p.add_argument("--root", default=str(grading.REPO_ROOT), help="course root (default: the repository)")
+    p.add_argument("--export", default="grades.csv", help="CSV file for the grades (default: grades.csv)")
+    p.add_argument("--no-feedback", dest="feedback", action="store_false", help="skip feedback HTML")
+    p.add_argument("--jobs", "-j", type=int, help="parallel submissions (default: cores, as memory allows)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler, e.g. tcp://host:8786 (default: local)")
+    p.add_argument("--timeout", type=float, default=1800, help="seconds per notebook (default: 1800)")
+    p.add_argument("--cell-timeout", type=int, help="seconds per cell (default: Execute.timeout of the config)")
+    p.add_argument("--memory", type=int, default=4096, help="MB per submission, kernel included (default: 4096)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads per kernel (default: cores / jobs)")
+    p.add_argument("--force", action="store_true", help="grade again what is already graded and unchanged")
+    p.add_argument("--sandbox", choices=("bwrap", "none"), default=None,
+                   help="jail each kernel with bubblewrap (default where it works; an error if asked for and "
+                   "unavailable) or grade without isolation (said in the report)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("demo", help="grade sample students (perfect, untouched, buggy) end to end")
+    p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: all chapters")
+    p.add_argument("--keep", metavar="DIR", help="build the demo course in DIR and keep it")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("student-edition", help="write the solution-free edition students get into DIR",
+                       description="Write course/, the kernel side of the autograder package, Binder files, a "
+                       "student README and Makefile into DIR, then check that no solution line, hidden test or "
+                       "planted bug is in it. Publish DIR as a branch or repository of its own.")
+    p.add_argument("dest", metavar="DIR")
+    p.add_argument("--root", default=str(grading.REPO_ROOT), help="course root (default: the repository)")
+    p.add_argument("--force", action="store_true", help="replace DIR's contents")
+    p.set_defaults(func=cmd_student_edition)

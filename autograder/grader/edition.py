@@ -1,0 +1,149 @@
+"""The student edition: the tree students clone, open on Binder or run with ``make lab``.
+
+It holds what a student needs and nothing an instructor keeps: the released notebooks
+(``course/``), the kernel side of the package (``autograder/`` without ``autograder/grader``),
+its own Binder set-up, a JupyterLab configuration without the instructor menus, a student
+README and Makefile, and the student guide. Never ``solutions/``, a hidden test, the grader
+wing, the planted bugs or the tests. :func:`leaks` proves it line by line against
+``solutions/``; the test suite calls it on a freshly written edition.
+
+    python -m autograder student-edition DIR     # or: make student-edition DIR=...
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from autograder.grader import grading
+
+# Instructor tools in requirements.txt that students do not need.
+INSTRUCTOR_ONLY = ("dask", "distributed", "pytest", "pytest-xdist", "playwright", "ruff", "nbval")
+# nbgrader's JupyterLab plugins and server extensions that only instructors use.
+HIDDEN_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                      "@jupyter/nbgrader:course-list")
+HIDDEN_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
+TEMPLATES = Path(__file__).with_name("edition_files")
+MIN_LINE = 16  # shorter solution lines ("return x", "axis=-1)") are too common to call a leak
+
+
+def student_requirements(text: str) -> str:
+    keep = [line for line in text.splitlines()
+            if line.split("==")[0].strip().lower() not in INSTRUCTOR_ONLY]
+    return "\n".join(keep) + "\n"
+
+
+def _copy_package(root: Path, dest: Path) -> None:
+    shutil.copytree(root / "autograder", dest / "autograder",
+                    ignore=shutil.ignore_patterns("grader", "__pycache__", "*.pyc"))
+
+
+def write_edition(dest: Path, root: Path = grading.REPO_ROOT, *, force: bool = False) -> Path:
+    """Write the student edition of the course at ``root`` into ``dest`` (empty or absent;
+    ``force`` replaces what is there). Returns ``dest``."""
+    root, dest = Path(root), Path(dest)
+    if dest.exists() and any(dest.iterdir()):
+        if not force:
+            raise FileExistsError(f"{dest} is not empty (use --force to replace it)")
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(root / grading.RELEASE, dest / grading.RELEASE,
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    _copy_package(root, dest)
+    for name in ("pyproject.toml",):
+        shutil.copy2(root / name, dest / name)
+    (dest / "requirements.txt").write_text(student_requirements((root / "requirements.txt").read_text()))
+    shutil.copytree(root / "binder", dest / "binder")
+    (dest / "binder" / "requirements.txt").write_text(
+        student_requirements((root / "binder" / "requirements.txt").read_text()))
+    (dest / "docs").mkdir()
+    shutil.copy2(root / "docs" / "student.md", dest / "docs" / "student.md")
+    for template in sorted(TEMPLATES.rglob("*")):
+        if template.is_file():
+            target = dest / template.relative_to(TEMPLATES)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(template.read_text())
+    (dest / ".gitignore").write_text(".venv/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n")
+    return dest
+
+
+def _regions(source: str, begin: str, end: str) -> list[str]:
+    lines, inside = [], False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith(begin):
+            inside = True
+        elif stripped.startswith(end):
+            inside = False
+        elif inside and stripped:
+            lines.append(stripped)
+    return lines
+
+
+def secret_lines(root: Path = grading.REPO_ROOT) -> tuple[dict[str, str], dict[str, str]]:
+    """The lines of ``solutions/`` students must not get, mapped to where they come from:
+    (solution-region lines, hidden-test lines). Only lines of at least ``MIN_LINE``
+    characters that are not in the released notebooks (whose visible code may repeat them)."""
+    root = Path(root)
+    released = set()
+    for path in (root / grading.RELEASE).rglob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            released.update(line.strip() for line in cell.source.splitlines())
+    solutions, hidden = {}, {}
+    for path in sorted((root / grading.SOLUTIONS).rglob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            where = f"{path.relative_to(root)} {cell.metadata.get('nbgrader', {}).get('grade_id', '')}"
+            for kind, begin, end in ((solutions, "### BEGIN SOLUTION", "### END SOLUTION"),
+                                     (hidden, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
+                for line in _regions(cell.source, begin, end):
+                    if len(line) >= MIN_LINE and line not in released:
+                        kind.setdefault(line, where)
+    return solutions, hidden
+
+
+def _text_files(edition: Path):
+    for path in sorted(p for p in edition.rglob("*") if p.is_file()):
+        try:
+            text = path.read_text()
+        except UnicodeDecodeError:
+            continue
+        yield path.relative_to(edition), text, {line.strip() for line in text.replace("\\n", "\n").splitlines()}
+
+
+def is_reference_code(rel: Path) -> bool:
+    """The checks compute their references with Keras (the grading contract), so where an
+    exercise is "call Keras like this" a check's reference may share a line with the solution."""
+    return rel.parts[:2] == ("autograder", "checks") and rel.suffix == ".py"
+
+
+def leaks(edition: Path, root: Path = grading.REPO_ROOT) -> list[str]:
+    """Where the edition at ``edition`` holds instructor material: a hidden-test line anywhere,
+    a solution line outside the checks' reference code (:func:`reference_overlaps`), a planted
+    bug's code, ``solutions/``, ``tests/``, the grader wing, or the markers of nbgrader's
+    solution and hidden-test regions. Empty when clean."""
+    from autograder.grader import samples
+
+    edition = Path(edition)
+    found = [f"{p.relative_to(edition)} exists" for p in
+             (edition / "solutions", edition / "autograder" / "grader", edition / "tests") if p.exists()]
+    solutions, hidden = secret_lines(root)
+    bugs = {line.strip() for bug in samples.PLANTED_BUGS for line in bug.new.splitlines()
+            if len(line.strip()) >= MIN_LINE and "### " not in line and line not in bug.old}
+    for rel, text, lines in _text_files(edition):
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
+            if marker in text:
+                found.append(f"{rel}: holds {marker!r}")
+        found += [f"{rel}: hidden-test line from {hidden[line]}: {line}" for line in sorted(lines & hidden.keys())]
+        if not is_reference_code(rel):
+            found += [f"{rel}: solution line from {solutions[line]}: {line}" for line in sorted(lines & solutions.keys())]
+        found += [f"{rel}: planted-bug line: {line}" for line in sorted(lines & (bugs - solutions.keys()))]
+    return found
+
+
+def reference_overlaps(edition: Path, root: Path = grading.REPO_ROOT) -> list[str]:
+    """Solution lines that also stand in a check's reference code (see :func:`is_reference_code`)."""
+    solutions, _ = secret_lines(root)
+    return [f"{rel}: {line}" for rel, _, lines in _text_files(Path(edition)) if is_reference_code(rel)
+            for line in sorted(lines & solutions.keys())]
