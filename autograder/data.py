@@ -246,6 +246,26 @@ def load_fashion_mnist_subset(
     return train, test
 
 
+def noisy_label_split(n_per_class: int = 200, noise: float = 0.3, *, seed: int = 0, noise_seed: int = 123):
+    """Chapter 04's overfitting set: ``n_per_class`` training images per class (float32 in
+    [0, 1]), the even rows for training and the odd rows for validation, and in both a fraction
+    ``noise`` of the labels replaced by random classes (seeded).
+
+    Returns:
+        ``(x_train, y_train), (x_val, y_val)``.
+    """
+    (x_all, y_all), _ = load_fashion_mnist()
+    x_sub, y_sub = stratified_subset(x_all, y_all, n_per_class, seed=seed)
+    x_sub = x_sub.astype("float32") / 255.0
+    x_train, y_train = x_sub[::2], y_sub[::2].copy()
+    x_val, y_val = x_sub[1::2], y_sub[1::2].copy()
+    noise_rng = np.random.default_rng(noise_seed)
+    for labels in (y_train, y_val):
+        noisy = noise_rng.random(len(labels)) < noise
+        labels[noisy] = noise_rng.integers(0, 10, noisy.sum())
+    return (x_train, y_train), (x_val, y_val)
+
+
 def load_digits_split(test_fraction: float = 0.25, *, seed: int = 0):
     """scikit-learn's bundled 8x8 digits (1797 images, no download), split and scaled.
 

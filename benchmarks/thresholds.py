@@ -6,13 +6,16 @@
 A graded accuracy threshold is trustworthy only if the solution clears it for seeds other than
 the one in the notebook (a student's run differs in initialisation and shuffling order, a GPU
 kernel in summation order). This script executes the solution notebook once per seed, with
-every ``keras.utils.set_random_seed(0)`` of its training cells replaced by the seed, and prints
-what each accuracy check reported (the line a ``check_*`` prints) and whether it passed.
+every ``keras.utils.set_random_seed(0)`` of its training cells replaced by the seed and
+``$AUTOGRADER_TRAINING_SEED`` set to it (the threshold checks train the student's model
+themselves, with that seed), and prints what each accuracy check reported (the line a
+``check_*`` prints) and whether it passed.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from pathlib import Path
@@ -28,7 +31,7 @@ def run_with_seed(chapter: str, seed: int) -> list[tuple[str, str]]:
     import nbformat
     from nbclient import NotebookClient
 
-    from autograder.grading import SOLUTIONS, notebook_path
+    from autograder.grader.grading import SOLUTIONS, notebook_path
 
     path = notebook_path(REPO, SOLUTIONS, chapter)
     nb = nbformat.read(path, as_version=4)
@@ -39,6 +42,9 @@ def run_with_seed(chapter: str, seed: int) -> list[tuple[str, str]]:
             replaced += 1
     if not replaced:
         raise SystemExit(f"{chapter}: no {SEED_CALL} to vary")
+    from autograder.checks.training import SEED_VARIABLE
+
+    os.environ[SEED_VARIABLE] = str(seed)  # the kernel inherits it: the checks train with this seed
     client = NotebookClient(nb, timeout=600, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     client.execute()

@@ -168,12 +168,35 @@ def train_scratch(x, y, *, seed: int = 0):
     return model
 
 
-def check_transfer_beats_scratch(model, x, y, x_test, y_test, *, target: float, margin: float) -> tuple[float, float]:
-    """Test accuracy of ``model`` ≥ ``target`` and ≥ scratch accuracy + ``margin``.
+RECIPE = {"warmup_epochs": 30, "fine_tune_epochs": 10, "top_layers": 4, "batch_size": 32}
 
-    The scratch model is trained here, seeded, on the same ``(x, y)``. Returns both accuracies.
-    """
-    transfer = classification_accuracy(model, x_test, y_test)
+
+def train_transfer(build_transfer_model, fine_tune, x, y):
+    """The chapter's recipe with the student's two functions: warm up the head on the frozen
+    base, then ``fine_tune(model, top_layers)`` and train again, no dataset loader reachable
+    (`training.without_datasets`). Returns the model."""
+    from autograder.checks.training import without_datasets
+
+    source = pretrained.load_source_model(verbose=False)
+    with without_datasets():
+        model = build_transfer_model(source)
+        model.fit(x, y, epochs=RECIPE["warmup_epochs"], batch_size=RECIPE["batch_size"], verbose=0)
+        fine_tune(model, RECIPE["top_layers"])
+        model.fit(x, y, epochs=RECIPE["fine_tune_epochs"], batch_size=RECIPE["batch_size"], verbose=0)
+    return model
+
+
+def check_transfer_beats_scratch(build_transfer_model, fine_tune, *, target: float, margin: float) -> None:
+    """The check trains the transfer model itself (:func:`train_transfer`, seed 0) and the same
+    CNN from scratch (:func:`train_scratch`) on the target task's 5 labels per class, both on
+    data it loads, then requires test accuracy ≥ ``target`` and ≥ scratch + ``margin`` on the
+    5,000 target test images."""
+    keras = _keras()
+    from autograder.checks.training import training_seed
+
+    (x, y), (x_test, y_test) = pretrained.load_task(pretrained.TARGET_CLASSES, 5, seed=0)
+    keras.utils.set_random_seed(training_seed())
+    transfer = classification_accuracy(train_transfer(build_transfer_model, fine_tune, x, y), x_test, y_test)
     scratch = classification_accuracy(train_scratch(x, y), x_test, y_test)
     print(f"transfer {transfer:.4f}, from scratch {scratch:.4f} on {len(y_test):,} test images")
     if transfer < target:
@@ -182,4 +205,3 @@ def check_transfer_beats_scratch(model, x, y, x_test, y_test, *, target: float, 
     if transfer < scratch + margin:
         _fail(f"transfer accuracy {transfer:.4f} does not beat training from scratch ({scratch:.4f}) "
               f"by {margin:.2f}", "did the base stay frozen during warm-up? a large step on it erases what it learned")
-    return transfer, scratch
