@@ -10,8 +10,10 @@ student's, so this module aims at detection with a clear flag, and undoes what i
   ``Execute.extra_arguments = ["--ext=autograder.integrity"]`` in ``nbgrader_config.py``). It
   imports NumPy, TensorFlow, Keras and every ``autograder.checks`` module (the notebooks
   import them anyway: the time moves, it is not added) and takes a :class:`Snapshot` of the
-  objects the checks use: module attributes, the methods of their classes, the shell's
-  methods, exception handlers and event callbacks.
+  objects the checks use: module attributes, the methods of their classes, the code and
+  defaults of every function among them, the course's constant tables (tolerances, hints),
+  ``sys.stdout``/``sys.modules``/the import hooks, the shell's methods, exception handlers
+  and event callbacks.
 * Before each cell that imports ``autograder.checks`` (a test cell), and when a check
   compares arrays (:func:`audit`, once per cell), the snapshot is compared with the live
   objects. Every difference is put back and reported on stdout as a line starting with
@@ -26,6 +28,7 @@ loaded) :func:`audit` does nothing.
 
 from __future__ import annotations
 
+import copy
 import importlib
 import inspect
 import pkgutil
@@ -46,6 +49,7 @@ SHELL_ATTRIBUTES = ("run_cell", "run_code", "run_ast_nodes", "run_cell_async", "
                     "showsyntaxerror", "showindentationerror", "custom_exceptions", "CustomTB", "InteractiveTB",
                     "SyntaxTB", "displayhook", "display_pub", "excepthook", "ast_transformers", "input_transformers_post",
                     "events", "set_custom_exc")
+SYS_HOOKS = ("stdout", "stderr", "excepthook", "displayhook", "modules")
 KERNEL_ATTRIBUTES = ("do_execute", "execute_request", "send_response", "_publish_execute_input", "shell")
 # Names the shell itself rebinds while it runs cells (ipykernel's per-request ``input``,
 # IPython's ``get_ipython``/``display``/``exit`` and output caches), and this module's state.
@@ -78,14 +82,34 @@ def watched_modules() -> list[str]:
     return names
 
 
+def _function_state(value) -> tuple:
+    """What can be changed inside a function object without replacing it: its code, its
+    defaults and its keyword-only defaults (compared by identity)."""
+    return (value.__code__, value.__defaults__, tuple((value.__kwdefaults__ or {}).items()))
+
+
+def _same_state(a: tuple, b: tuple) -> bool:
+    return a[0] is b[0] and a[1] is b[1] and len(a[2]) == len(b[2]) and all(
+        ka == kb and va is vb for (ka, va), (kb, vb) in zip(a[2], b[2], strict=True))
+
+
+def _set_function_state(value, state: tuple) -> None:
+    value.__code__, value.__defaults__ = state[0], state[1]
+    value.__kwdefaults__ = dict(state[2]) or None
+
+
 class Snapshot:
     """Identity of every attribute of the watched modules, of their classes, and of the shell's
-    and kernel's grading machinery, taken before any student cell runs."""
+    and kernel's grading machinery; the code and defaults of every Python function among them;
+    copies of the course's own constants (tolerance tables) and of ``sys``'s hooks, taken
+    before any student cell runs."""
 
     def __init__(self, modules: list[str], shell):
         self.modules = {name: sys.modules[name] for name in modules}
         self.attributes: dict[tuple[str, str], object] = {}
         self.classes: dict[int, tuple[type, str, dict]] = {}
+        self.functions: dict[int, tuple[types.FunctionType, str, tuple]] = {}
+        self.constants: dict[tuple[str, str], object] = {}
         for name, module in self.modules.items():
             for key, value in list(vars(module).items()):
                 if (name, key) in SHELL_MANAGED:
@@ -93,6 +117,16 @@ class Snapshot:
                 self.attributes[(name, key)] = value
                 if inspect.isclass(value) and id(value) not in self.classes:
                     self.classes[id(value)] = (value, f"{name}.{key}", dict(vars(value)))
+                if isinstance(value, types.FunctionType):
+                    self.functions.setdefault(id(value), (value, f"{name}.{key}", _function_state(value)))
+                if name.startswith("autograder") and key.lstrip("_").isupper() and isinstance(value, (dict, list, set)):
+                    self.constants[(name, key)] = copy.deepcopy(value)
+        for _cls, label, saved in list(self.classes.values()):
+            for key, value in saved.items():
+                if isinstance(value, types.FunctionType):
+                    self.functions.setdefault(id(value), (value, f"{label}.{key}", _function_state(value)))
+        self.sys_hooks = {key: getattr(sys, key) for key in SYS_HOOKS if hasattr(sys, key)}
+        self.sys_lists = {key: list(getattr(sys, key)) for key in ("meta_path", "path_hooks")}
         self.shell = shell
         self.instances = []
         for owner, names in ((shell, SHELL_ATTRIBUTES), (getattr(shell, "kernel", None), KERNEL_ATTRIBUTES)):
@@ -116,6 +150,29 @@ class Snapshot:
             if live is not value and not _same_module(live, value):
                 namespace[key] = value
                 changes.append(f"patched {name}.{key}")
+        for value, label, state in self.functions.values():
+            if not _same_state(_function_state(value), state):
+                _set_function_state(value, state)
+                changes.append(f"changed the code or defaults of {label}")
+        for (name, key), saved in self.constants.items():
+            live = vars(self.modules[name]).get(key)
+            try:
+                differs = bool(live != saved)
+            except Exception:  # noqa: BLE001 - contents that cannot be compared are not judged
+                differs = False
+            if differs:
+                vars(self.modules[name])[key] = copy.deepcopy(saved)
+                changes.append(f"changed the contents of {name}.{key}")
+        for key, saved in self.sys_hooks.items():
+            if getattr(sys, key, _MISSING) is not saved:
+                setattr(sys, key, saved)
+                changes.append(f"replaced sys.{key}")
+        for key, saved in self.sys_lists.items():
+            live = getattr(sys, key)
+            if [f for f in live if any(f is s for s in saved)] != saved or any(
+                    not any(f is s for s in saved) for f in live[:len(saved)]):
+                live[:] = saved + [f for f in live if not any(f is s for s in saved)]
+                changes.append(f"changed sys.{key} (the import machinery)")
         for cls, label, saved in self.classes.values():
             live = vars(cls)
             for key in set(saved) | set(live):
@@ -170,9 +227,22 @@ class Guard:
         self.audited_cell = cell
         changes = self.snapshot.restore()
         if changes:
+            self._reattach_output()
             self.reported += changes
             print(f"{MARK} a cell changed what the tests rely on; put back before grading: " + "; ".join(changes))
         return changes
+
+    def _reattach_output(self) -> None:
+        """A restored ``sys.stdout`` missed the current request's header (ipykernel sets it on
+        the stream in place at the start of a request): set it again, so the report line lands
+        in this cell's output."""
+        shell = self.snapshot.shell
+        kernel = getattr(shell, "kernel", None)
+        if shell is not None and kernel is not None and hasattr(kernel, "get_parent"):
+            try:
+                shell.set_parent(kernel.get_parent("shell"))
+            except Exception:  # noqa: BLE001 - an older ipykernel: the line may land a cell early
+                pass
 
     def pre_run_cell(self, info) -> None:
         if "autograder.checks" in (getattr(info, "raw_cell", "") or ""):

@@ -80,6 +80,10 @@ ATTACKS = {
     "import threading\nthreading.Thread(target=print).start()": "threads",
     "x = np.core._multiarray_umath": "private part of numpy",
     "import os\nkey = os.environ['HOME']": "environ",
+    "with open('sklearn.py', 'w') as f:\n    f.write('x = 1')": "python code on disk",
+    "from pathlib import Path\nPath('numpy.py').write_text('')": "python code on disk",
+    "import sys\nsys.stdout = None": "sys.stdout",
+    "check = np.isclose\ncheck.__kwdefaults__ = {}": "__kwdefaults__",
 }
 
 
@@ -118,3 +122,21 @@ def test_metadata_edits_are_restored_and_noted(repo):
     assert samples.find_cell(nb, "test_gelu").metadata.nbgrader["points"] == 2
     assert samples.find_cell(nb, "test_softmax").metadata.nbgrader["locked"] is True
     assert any("'test_softmax'" in n and "renamed" in n for n in notes)
+
+
+def test_symbolic_links_in_a_submission_are_never_followed(tmp_path):
+    from autograder.grader import sandbox
+
+    secret = tmp_path / "gradebook.db"
+    secret.write_text("scores of every student")
+    folder = tmp_path / "submitted" / "mallory" / "00_setup"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "00_setup.ipynb").write_text("{}")
+    (folder / "notes.txt").symlink_to(secret)
+    (folder / "sub" / "more").symlink_to(tmp_path)
+    files = sandbox.read_files(folder)
+    assert sorted(files) == ["00_setup.ipynb"]
+    assert intake.symlinks(folder) == [f"notes.txt -> {secret}", f"sub/more -> {tmp_path}"]
+    before = intake.fingerprint(folder)
+    secret.write_text("changed")  # the target's bytes are not part of the submission
+    assert intake.fingerprint(folder) == before

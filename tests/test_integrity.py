@@ -20,6 +20,22 @@ acts.check_activation = lambda *a, **k: None            # and the check itself i
 ip = get_ipython()
 ip.showtraceback = lambda *a, **k: None                 # errors would leave no output
 ip.set_custom_exc((AssertionError,), lambda *a, **k: None)
+
+
+async def quiet(code_obj, result=None, *, async_=False):  # runs every later cell, swallows its errors
+    try:
+        exec(code_obj, ip.user_global_ns, ip.user_ns)
+    except BaseException:
+        pass
+    return False
+
+
+ip.run_code = quiet
+import sys
+import autograder.checks.arrays as arrays
+arrays.check_array.__code__ = (lambda *a, **k: None).__code__   # same object, new code
+acts.TOLERANCE["float32"]["rtol"] = 1e9                          # a tolerance table edited in place
+sys.stdout = open("/dev/null", "w")                               # would hide the report line
 relu = lambda x: x
 relu_grad = lambda x: np.ones_like(x)
 """
@@ -50,7 +66,9 @@ def test_every_patch_is_reported_for_the_grader(executed):
     text = "".join(o.get("text", "") for o in executed.cells[1].outputs)
     assert MARK in text
     for what in ("numpy.isclose", "numpy.allclose", "keras.activations.relu",
-                 "autograder.checks.activations.check_activation", "showtraceback", "custom_exceptions"):
+                 "autograder.checks.activations.check_activation", "showtraceback", "custom_exceptions", "run_code",
+                 "code or defaults of autograder.checks", "check_array",
+                 "contents of autograder.checks.activations.TOLERANCE", "sys.stdout"):
         assert what in text, what
     flags = sandbox.runtime_flags({"nb.ipynb": nbformat.writes(executed).encode()})
     assert len(flags) == 1 and flags[0].startswith("nb.ipynb cell 2: at run time")

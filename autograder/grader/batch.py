@@ -138,7 +138,8 @@ def make_job(sub: intake.Submission, refs, config: str, gradebook: bytes, source
     files, status, reason = intake.inspect(sandbox.read_files(sub.folder), refs)
     if status in (sandbox.MISSING, sandbox.CORRUPT):
         return Outcome(sub.assignment, sub.student, status, reason, notebooks=zero_scores(refs))
-    flags = tuple(intake.flag_code(files, refs, course_code))
+    flags = tuple(intake.flag_code(files, refs, course_code)) + tuple(
+        f"the submission holds a symbolic link, not followed: {link}" for link in intake.symlinks(sub.folder))
     return Job(sub.assignment, sub.student, files, source_files, config, gradebook, limits, status, reason,
                isolation, flags)
 

@@ -272,6 +272,12 @@ class _Reader(ast.NodeVisitor):
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and (
                     arg.value.startswith(("/", "~")) or ".." in arg.value.replace("\\", "/").split("/")):
                 self.flag(node, f"opens {arg.value!r}, outside the notebook's folder")
+        for arg in [*node.args, *(k.value for k in node.keywords)]:
+            if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and \
+                    arg.value.strip().endswith((".py", ".pth", ".so", ".pyc")) and name in (
+                        "open", "Path", "write_text", "write_bytes", "copy", "copyfile", "rename", "symlink"):
+                self.flag(node, f"writes or names Python code on disk ({arg.value!r}): a module there would "
+                                "shadow a library for the tests")
         if self.answer and DATA_LOADERS.match(name or ""):
             self.flag(node, f"loads a dataset ({name}) in an answer cell: graded training must not see the test set")
         self.generic_visit(node)

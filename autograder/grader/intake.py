@@ -76,11 +76,19 @@ class Submission:
 
 
 def fingerprint(folder: Path) -> str:
-    """SHA-256 of every file's relative path and bytes under ``folder`` (timestamp.txt included)."""
+    """SHA-256 of every file's relative path and bytes under ``folder`` (timestamp.txt included;
+    a symbolic link by its target's name, never by what it points to)."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() or p.is_symlink()):
+        data = f"-> {path.readlink()}".encode() if path.is_symlink() else path.read_bytes()
+        digest.update(str(path.relative_to(folder)).encode() + b"\0" + data + b"\0")
     return digest.hexdigest()
+
+
+def symlinks(folder: Path) -> list[str]:
+    """Symbolic links in a submitted folder, as "name -> target": never followed (one could
+    point at the gradebook or solutions/), never passed to the kernel, reported."""
+    return [f"{p.relative_to(folder)} -> {p.readlink()}" for p in sorted(folder.rglob("*")) if p.is_symlink()]
 
 
 def discover(course: Course, assignment: str) -> list[Submission]:

@@ -139,9 +139,13 @@ def write_files(base: Path, files: dict[str, bytes]) -> None:
 
 
 def read_files(base: Path) -> dict[str, bytes]:
+    """Every regular file under ``base`` (relative path -> bytes); symbolic links are skipped,
+    never followed."""
     if not base.is_dir():
         return {}
-    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*")) if p.is_file()}
+    root = base.resolve()
+    return {str(p.relative_to(base)): p.read_bytes() for p in sorted(base.rglob("*"))
+            if p.is_file() and not p.is_symlink() and root in p.resolve().parents}
 
 
 def kill_tree(pids: set[int]) -> None:
