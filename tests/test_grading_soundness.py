@@ -69,6 +69,11 @@ def bug_students(chapter, shard, together):
     return {f"bug_{planted.name}": ([planted], samples.buggy_student(chapter, [planted])) for planted in bugs}
 
 
+# Other test cells whose check calls the noisy function (a threshold check trains with the
+# student's functions): the student's stderr line zeros them too, by the same nbgrader rule.
+NOISY_CALLERS = {"fine_tune": ("test_transfer_accuracy",)}
+
+
 def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True, together=False):
     """Grade the core students (if `core`) and the planted-bug students of `shard`."""
     root = tmp_path_factory.mktemp(chapter)
@@ -84,7 +89,8 @@ def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True, toget
             "noisy": (noisy(solution, noisy_cell), samples.expected_scores(solution, [])),
             "debug_print": (
                 noisy(solution, noisy_cell, "import sys\nsys.stderr.write('my debug output\\n')"),
-                {**samples.expected_scores(solution, []), f"test_{noisy_cell}": 0.0},
+                {**samples.expected_scores(solution, []),
+                 **dict.fromkeys((f"test_{noisy_cell}", *NOISY_CALLERS.get(noisy_cell, ())), 0.0)},
             ),
         }
     for student, (_, submission) in bug_students(chapter, shard, together).items():
