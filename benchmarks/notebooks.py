@@ -6,7 +6,7 @@
 
 Each notebook runs in a fresh kernel (nbclient, as nbval and nbgrader do), from a fresh
 process. Wall time covers kernel start to last cell; peak RSS is sampled every 20 ms over the
-kernel process and its children. Budget (DESIGN.md): 120 s and 2 GB per notebook.
+kernel process and its children. Budget (docs/benchmarks.md): 120 s and 2 GB per notebook.
 """
 
 from __future__ import annotations

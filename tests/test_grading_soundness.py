@@ -7,7 +7,7 @@ For every chapter one `nbgrader autograde` run grades these students:
 * ``bug_<name>`` — the solution with one planted bug: loses exactly its test cell's points
   (chapters that train models plant the bugs of a shard *together*, in ``bugs_<n>`` students
   whose bugs sit in different cells, so that a training notebook runs once per group, not
-  once per bug — DESIGN.md's "as few times as the soundness proof allows");
+  once per bug — the budget's "as few times as the soundness proof allows");
 * ``tampered``  — every bug planted *and* every test cell replaced by a passing print: nbgrader
   restores the test cells from the gradebook by checksum, so it scores what the bugs deserve;
 * ``noisy``     — the solution whose answer writes TensorFlow-style log lines to stderr from

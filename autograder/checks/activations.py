@@ -10,7 +10,7 @@ At a kink the derivative is a convention; the checks expect TensorFlow's registe
 (the notebook prints them): relu'(0) = 0, leaky_relu'(0) = negative_slope, elu'(0) = alpha,
 selu'(0) = scale = 1.0507...
 
-Tolerances (measured, KERAS3_FACTS.md): float32 rtol 1e-5, atol 1e-5; float64 rtol 1e-7,
+Tolerances (measured; docs/tolerances.md): float32 rtol 1e-5, atol 1e-5; float64 rtol 1e-7,
 atol 1e-8 (analytic NumPy vs tape differ by up to 5.6e-9 there: the derivative of Keras's
 tanh-approximate gelu at x = -0.75).
 """

@@ -13,7 +13,7 @@ import numpy as np
 from autograder import integrity
 
 # Tolerances that accept every correct float32 implementation measured for this course
-# (see KERAS3_FACTS.md): differences in the order of operations stay below these.
+# (docs/tolerances.md): differences in the order of operations stay below these.
 FLOAT32_TOL = {"rtol": 1e-5, "atol": 1e-6}
 FLOAT64_TOL = {"rtol": 1e-10, "atol": 1e-12}
 

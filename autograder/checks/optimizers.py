@@ -6,7 +6,7 @@ defaults) whose ``apply(params, grads)`` updates a list of float32 arrays in pla
 feeds the student's optimizer and the Keras one the *same fixed gradient sequences* from the
 same starting point and compares every parameter after every step, with ``rtol=1e-4,
 atol=1e-5`` (accepts every correct float32 or float64 implementation measured; see
-KERAS3_FACTS.md). The sequences:
+docs/tolerances.md). The sequences:
 
 * ``quadratic`` — gradients of an ill-conditioned bowl ``0.5 (w1^2 + 100 w2^2)`` along a
   gradient-descent path: one component shrinks fast, so gradients span 1e2 .. 1e-20;

@@ -59,7 +59,8 @@ def write_edition(dest: Path, root: Path = grading.REPO_ROOT, *, force: bool = F
     (dest / "binder" / "requirements.txt").write_text(
         student_requirements((root / "binder" / "requirements.txt").read_text()))
     (dest / "docs").mkdir()
-    shutil.copy2(root / "docs" / "student.md", dest / "docs" / "student.md")
+    for guide in ("student.md", "tolerances.md"):  # the checks' docstrings cite docs/tolerances.md
+        shutil.copy2(root / "docs" / guide, dest / "docs" / guide)
     for template in sorted(TEMPLATES.rglob("*")):
         if template.is_file():
             target = dest / template.relative_to(TEMPLATES)
