@@ -2,6 +2,7 @@
 
 import linecache
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -17,10 +18,31 @@ def repo() -> Path:
 
 
 def failure(fn, *args, **kwargs) -> str:
-    """The AssertionError message that ``fn(*args, **kwargs)`` raises (fails if none)."""
+    """The AssertionError message that ``fn(*args, **kwargs)`` raises (fails if none), after
+    asserting the layout every check message keeps (autograder.checks.failure): no line longer
+    than 78 characters (the first one not even behind "AssertionError: "), no NumPy scalar repr."""
     with pytest.raises(AssertionError) as info:
         fn(*args, **kwargs)
-    return str(info.value)
+    message = str(info.value)
+    too_long = [line for line in message.splitlines() if len(line) > 78]
+    assert not too_long, f"lines over 78 characters: {too_long}"
+    first = message.splitlines()[0] if message else ""
+    assert len("AssertionError: " + first) <= 78, f"first line too long behind 'AssertionError: ': {first!r}"
+    assert not re.search(r"np\.(float|int|uint)\d*\((-?\d|nan|inf)", message), message
+    return Message(message)
+
+
+def flat(message: str) -> str:
+    """A message with its line wrapping undone."""
+    return " ".join(message.split())
+
+
+class Message(str):
+    """A check's message; ``phrase in message`` also finds a phrase the 78-column wrapping
+    broke over two lines (the layout itself is asserted by `failure`)."""
+
+    def __contains__(self, phrase) -> bool:
+        return str.__contains__(self, phrase) or flat(phrase) in flat(self)
 
 
 def solution_functions(chapter: str, preamble: str = "") -> dict:

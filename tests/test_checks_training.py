@@ -61,7 +61,7 @@ def test_a_builder_that_returns_a_model_trained_on_the_test_set_fails():
     cheat = _mlp()
     cheat.fit(x_test, y_test, epochs=1, batch_size=256, verbose=0)  # trained where it is graded
     msg = failure(training.check_regularized_training, lambda: cheat, lambda: [], threshold=0.74)
-    assert msg.splitlines()[0] == "build_regularized_model() returned a model that is already trained"
+    assert msg.splitlines()[0] == "build_regularized_model() returned an already trained model"
     assert "the check trains it itself" in msg
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.arrays import check_array, relative_error, to_numpy
+from autograder.checks.failure import fail
 from autograder.checks.gradients import reference_gradient
 
 TOLERANCE = {"float32": {"rtol": 1e-5, "atol": 1e-5}, "float64": {"rtol": 1e-7, "atol": 1e-8}}
@@ -77,11 +78,11 @@ def call_strict(fn, *args, name: str, hint: str, **kwargs):
             return fn(*args, **kwargs)
     except FloatingPointError as err:
         dtype = getattr(args[0], "dtype", "")
-        raise AssertionError(
+        fail(
             f"{name} raised FloatingPointError ({err}) on {dtype} inputs with |x| up to "
             f"{float(np.max(np.abs(args[0]))):g}.\nHint: {hint} Note that np.where evaluates both "
             "branches, so the branch you do not keep must not overflow either."
-        ) from None
+        )
 
 
 def check_activation(fn, grad_fn, name: str, x=None, **params) -> None:
@@ -89,6 +90,7 @@ def check_activation(fn, grad_fn, name: str, x=None, **params) -> None:
     its tape derivative, on float32 and float64 inputs (`GRID` unless ``x`` is given), keeping
     the input dtype and never overflowing.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     reference = keras_activation(name)
@@ -120,6 +122,7 @@ def check_softmax(softmax, softmax_jacobian, cases=None) -> None:
     """``softmax(x, axis)`` equals ``keras.activations.softmax``; ``softmax_jacobian(x)`` for a
     1-D ``x`` of length n equals the (n, n) tape Jacobian ``J[i, j] = ∂s_i/∂x_j = s_i(δ_ij − s_j)``.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
     import tensorflow as tf
 
@@ -150,6 +153,7 @@ def check_central_difference(central_difference, h: float = 1e-2) -> None:
     Checked on sin (exact derivative cos) with h = 1e-5, where the central difference errs by
     ~1e-11 and a forward difference by ~5e-6, and against the formula itself with step ``h``.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     x = np.linspace(-3.0, 3.0, 13)
     hint = "use the central difference (f(x + h) − f(x − h)) / (2h), not the forward one (f(x + h) − f(x)) / h."
     found = to_numpy(central_difference(np.sin, x.copy(), 1e-5), name="central_difference(np.sin, x, 1e-5)")
@@ -162,6 +166,7 @@ def check_central_difference(central_difference, h: float = 1e-2) -> None:
 
 def check_relative_error(student_relative_error) -> None:
     """``relative_error(a, b)`` = max over elements of ``|a − b| / max(|a| + |b|, 1e-12)``."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     cases = [
         (np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0])),
         (np.array([1.0, -2.0]), np.array([1.1, -2.0])),
@@ -171,14 +176,14 @@ def check_relative_error(student_relative_error) -> None:
     for a, b in cases:
         found = to_numpy(student_relative_error(a.copy(), b.copy()), name="relative_error(a, b)")
         if found.size != 1:
-            raise AssertionError(
+            fail(
                 f"relative_error(a, b) should return one number (the largest elementwise error), "
                 f"found an array of shape {found.shape}. Hint: take np.max at the end."
             )
         found = float(found.reshape(()))
         expected = relative_error(a, b)
         if not np.isfinite(found) or abs(found - expected) > 1e-12 + 1e-9 * expected:
-            raise AssertionError(
+            fail(
                 f"relative_error(a, b) for a = {a.tolist()}, b = {b.tolist()}: expected {expected!r}, "
                 f"found {found!r}.\nHint: max(|a − b| / max(|a| + |b|, 1e-12)) — take absolute values, and "
                 "guard the denominator so that a = b = 0 gives 0, not NaN."

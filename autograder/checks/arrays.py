@@ -8,9 +8,12 @@ the first offending index, expected vs found, the largest errors, the tolerance 
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from autograder import integrity
+from autograder.checks.failure import FIRST_WIDTH, fail, number
 
 # Tolerances that accept every correct float32 implementation measured for this course
 # (docs/tolerances.md): differences in the order of operations stay below these.
@@ -30,21 +33,35 @@ def to_numpy(value, *, name: str = "value") -> np.ndarray:
         AssertionError: for None or a value that is not array-like, with a hint.
     """
     if value is None:
-        raise AssertionError(f"{name} is None. Hint: did you forget the `return` statement?")
+        fail(f"{name} is None", hint="did you forget the `return` statement?")
     if hasattr(value, "numpy") and callable(value.numpy):
         value = value.numpy()
     try:
         array = np.asarray(value)
     except Exception as err:  # ragged lists, objects that refuse conversion
-        raise AssertionError(
-            f"{name} could not be converted to an array ({type(value).__name__}: {err})."
-        ) from None
+        fail(f"{name} could not be converted to an array", details=[f"{type(value).__name__}: {err}"])
     if array.dtype == object:
-        raise AssertionError(
-            f"{name} is not a numeric array: got {type(value).__name__} that converts to an "
-            "object array. Hint: return a tensor or a NumPy array, not a list of tensors."
-        )
+        fail(f"{name} is not a numeric array", details=[f"found: {type(value).__name__} (an object array)"],
+             hint="return a tensor or a NumPy array, not a list of tensors.")
     return array
+
+
+def dtype_hint(expected, found, *, numpy: bool) -> str:
+    """What to do about a wrong dtype, in NumPy's words when the student returned a NumPy
+    array and in TensorFlow's when a tensor, naming the usual cause."""
+    expected, found = np.dtype(expected), np.dtype(found)
+    if not numpy:
+        return (f"cast with tf.cast(..., {expected.name!r}) or choose the dtype where the tensor "
+                "is created.")
+    if expected.kind == "f" and found.kind in "iub":
+        cause = ("np.where(x > 0, 1, 0) and comparisons give integers or booleans: "
+                 "write 1.0 and 0.0, or cast")
+    elif expected == np.float32 and found == np.float64:
+        cause = ("a float64 number promotes float32 arrays in NumPy 2 (np.sqrt(2 / np.pi) is a "
+                 "float64 scalar; so is np.float64(...) or an array made without dtype)")
+    else:
+        cause = "an input or constant of another dtype entered the computation"
+    return f"{cause}. Return result.astype(x.dtype) ({expected.name} here)."
 
 
 def _format(value) -> str:
@@ -63,17 +80,23 @@ def _describe_inputs(inputs: dict | None, index: tuple | None, shape: tuple) -> 
     for key, value in inputs.items():
         value = np.asarray(value)
         if index is not None and value.shape == shape and shape:
-            parts.append(f"{key}{list(index)} = {value[index]!r}")
+            parts.append(f"{key}{list(index)} = {number(value[index])}")
         else:
             parts.append(f"{key} = {_format(value)}")
     return ["input: " + ", ".join(parts)]
 
 
-def _fail(name: str, lines: list[str], hint: str | None) -> None:
-    message = "\n".join([f"{name}: {lines[0]}"] + [f"  {line}" for line in lines[1:]])
-    if hint:
-        message += f"\nHint: {hint}"
-    raise AssertionError(message)
+def _fail_value(name: str, lines: list[str], hint: str | None) -> None:
+    """Fail with ``name: lines[0]`` first; a name too long for the first line is shortened to
+    the function's name there and given whole on the next line."""
+    __tracebackhide__ = True  # noqa: F841 - read by IPython
+    first = f"{name}: {lines[0]}"
+    details = list(lines[1:])
+    if len(first) > FIRST_WIDTH:
+        short = re.split(r" with |\(", name)[0].strip()
+        first = f"{short}: {lines[0]}"
+        details.insert(0, f"checked: {name}")
+    fail(first, hint, details=details)
 
 
 def check_array(
@@ -102,6 +125,7 @@ def check_array(
         AssertionError: naming what differs (type, shape, dtype, NaN/inf, values).
         ValueError: the check itself was called wrongly (negative tolerance, bad reference).
     """
+    __tracebackhide__ = True  # noqa: F841 - read by IPython: the student sees the message
     integrity.audit()  # in a grading kernel: undo and report what an answer cell patched
     expected = np.asarray(expected)
     if expected.dtype == object or not (
@@ -114,6 +138,7 @@ def check_array(
     if rtol < 0 or atol < 0:
         raise ValueError(f"check_array: tolerances must be >= 0, got rtol={rtol}, atol={atol}")
 
+    numpy_result = isinstance(found, (np.ndarray, np.generic, float, int))
     found = to_numpy(found, name=name)
     where = _describe_inputs(inputs, None, ())
 
@@ -123,26 +148,22 @@ def check_array(
             shape_hint = "one axis too many or too few: check keepdims=True, squeeze or expand_dims."
         elif found.size == expected.size:
             shape_hint = "same number of elements, different shape: check reshape/transpose/keepdims."
-        _fail(name, [f"wrong shape: expected {expected.shape}, found {found.shape}", *where], shape_hint)
+        _fail_value(name, [f"wrong shape: expected {expected.shape}, found {found.shape}", *where], shape_hint)
 
     if check_dtype and found.dtype != expected.dtype:
-        _fail(
-            name,
-            [f"wrong dtype: expected {expected.dtype}, found {found.dtype}", *where],
-            f"cast with tf.cast(..., {expected.dtype.name!r}) or choose the dtype where the "
-            "tensor is created.",
-        )
+        _fail_value(name, [f"wrong dtype: expected {expected.dtype}, found {found.dtype}", *where],
+              dtype_hint(expected.dtype, found.dtype, numpy=numpy_result))
 
     if not np.issubdtype(expected.dtype, np.floating):
         bad = np.flatnonzero(found.ravel() != expected.ravel())
         if bad.size:
             idx = _index(bad[0], expected.shape)
-            _fail(
+            _fail_value(
                 name,
                 [
                     f"{bad.size} of {expected.size} values differ; first at index {idx}",
-                    f"expected: {expected[idx]!r}",
-                    f"found:    {found[idx]!r}",
+                    f"expected: {number(expected[idx])}",
+                    f"found:    {number(found[idx])}",
                     *_describe_inputs(inputs, idx, expected.shape),
                 ],
                 hint,
@@ -155,11 +176,11 @@ def check_array(
     if nonfinite.any():
         first = _index(np.flatnonzero(nonfinite.ravel())[0], expected.shape)
         kind = "NaN" if np.isnan(found_f[first]) else "inf"
-        _fail(
+        _fail_value(
             name,
             [
-                f"found {kind} at index {first} ({int(nonfinite.sum())} non-finite values), "
-                f"expected {expected[first]!r}",
+                f"found {kind} at index {first}, expected {number(expected[first])}",
+                f"{int(nonfinite.sum())} of {expected.size} values are NaN or inf",
                 *_describe_inputs(inputs, first, expected.shape),
             ],
             hint
@@ -174,16 +195,18 @@ def check_array(
     if bad.any():
         first = _index(np.flatnonzero(bad.ravel())[0], expected.shape)
         worst = _index(int(np.argmax(np.where(same_nonfinite, 0.0, err))), expected.shape)
-        rel = err / np.maximum(np.abs(expected_f), np.finfo(np.float64).tiny)
-        _fail(
+        worst_error = f"largest error {number(err[worst])} at index {worst}"
+        if expected_f[worst] != 0:  # a relative error means nothing next to a zero
+            worst_error += f" ({number(err[worst] / abs(expected_f[worst]))} relative)"
+        _fail_value(
             name,
             [
-                f"{int(bad.sum())} of {expected.size} values differ; first at index {first}",
-                f"expected: {expected[first]!r}",
-                f"found:    {found[first]!r}",
-                f"max abs error {float(err.max()):.3g} at index {worst}, max rel error "
-                f"{float(np.max(np.where(same_nonfinite, 0.0, rel))):.3g} "
-                f"(tolerance: rtol={rtol:g}, atol={atol:g})",
+                (f"{int(bad.sum())} of {expected.size} values differ; first at index {first}"
+                 if expected.ndim else "wrong value"),
+                f"expected: {number(expected[first])}",
+                f"found:    {number(found[first])}",
+                worst_error,
+                f"tolerance: rtol={rtol:g}, atol={atol:g}",
                 *_describe_inputs(inputs, first, expected.shape),
             ],
             hint,
@@ -196,14 +219,13 @@ def check_scalar(found, expected, *, name: str = "result", **kwargs) -> None:
     The dtype is checked only when ``expected`` has one (a NumPy scalar or array), not for a
     plain Python number.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     found_array = to_numpy(found, name=name)
     if isinstance(expected, (int, float)):
         kwargs.setdefault("check_dtype", False)
     if found_array.size != 1:
-        raise AssertionError(
-            f"{name}: expected a single number, found an array of shape {found_array.shape}. "
-            "Hint: reduce over all axes (tf.reduce_mean without axis) to get a scalar."
-        )
+        fail(f"{name}: expected a single number", details=[f"found: an array of shape {found_array.shape}"],
+             hint="reduce over all axes (tf.reduce_mean without axis) to get a scalar.")
     check_array(found_array.reshape(()), np.asarray(expected).reshape(()), name=name, **kwargs)
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks.arrays import check_array
+from autograder.checks.failure import fail
 
 
 @dataclass(frozen=True)
@@ -141,10 +142,10 @@ def _make(callback_class, scenario: Scenario):
     try:
         return callback_class(monitor=scenario.monitor, **scenario.settings)
     except TypeError as error:
-        raise AssertionError(
+        fail(
             f"{callback_class.__name__}(monitor=..., {', '.join(scenario.settings)}) could not be created: {error}\n"
             "Hint: the constructor takes the same keyword arguments as Keras's callback (see the exercise)."
-        ) from None
+        )
 
 
 def _compare(callback_class, keras_class, scenario: Scenario, keys, hint: str) -> None:
@@ -156,19 +157,19 @@ def _compare(callback_class, keras_class, scenario: Scenario, keys, hint: str) -
         return "never stopped" if e is None else f"stopped after epoch {e}"
 
     if "stopped" in keys and found["stopped"] != expected["stopped"]:
-        raise AssertionError(
+        fail(
             f"{where}\n  Keras {epoch(expected['stopped'])} (epochs count from 0); yours {epoch(found['stopped'])}."
             f"\nHint: {hint}"
         )
     if "lrs" in keys:
         lrs_found, lrs_expected = np.array(found["lrs"]), np.array(expected["lrs"])
         if lrs_found.shape != lrs_expected.shape or not np.allclose(lrs_found, lrs_expected, rtol=1e-6, atol=0):
-            raise AssertionError(
+            fail(
                 f"{where}\n  learning rate after each epoch, Keras: {np.round(lrs_expected, 8).tolist()}"
                 f"\n                                  yours: {np.round(lrs_found, 8).tolist()}\nHint: {hint}"
             )
     if "weights" in keys and found["weights"] != expected["weights"]:
-        raise AssertionError(
+        fail(
             f"{where}\n  after training the model should hold the weights of epoch {expected['weights']:g}; "
             f"it holds those of epoch {found['weights']:g}.\nHint: {RESTORE_HINT}"
         )
@@ -178,6 +179,7 @@ def check_early_stopping(callback_class, *, scenarios=EARLY_STOPPING_SCENARIOS, 
     """Assert that ``callback_class`` stops after the same epoch as
     ``keras.callbacks.EarlyStopping`` on each scripted scenario (and, when ``restore``, leaves
     the same epoch's weights in the model)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
 
     keys = ("stopped", "weights") if restore else ("stopped",)
@@ -190,6 +192,7 @@ def check_early_stopping(callback_class, *, scenarios=EARLY_STOPPING_SCENARIOS, 
 def check_reduce_lr(callback_class, *, scenarios=REDUCE_LR_SCENARIOS) -> None:
     """Assert that ``callback_class`` sets the same learning rate after every epoch as
     ``keras.callbacks.ReduceLROnPlateau`` on each scripted scenario."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
 
     for scenario in scenarios:
@@ -236,6 +239,7 @@ def _fit_with(callback, data, *, seed: int = 0, epochs: int = 40):
 def check_callbacks_in_fit(early_stopping_class, reduce_lr_class) -> None:
     """Assert that the student's callbacks, used in a real ``model.fit`` (twice, with one
     instance), give the same epochs, learning rates and final weights as Keras's."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
 
     from autograder.data import load_digits_split
@@ -258,9 +262,9 @@ def check_callbacks_in_fit(early_stopping_class, reduce_lr_class) -> None:
                     "calls on_train_begin at the start of every fit, so one instance can serve several fits."
                     if attempt == "second" else ES_HINT if keras_class is keras.callbacks.EarlyStopping else LR_HINT)
             if found[0] != expected[0]:
-                raise AssertionError(f"{what}: ran {found[0]} epochs; with Keras's callback {expected[0]}.\nHint: {hint}")
+                fail(f"{what}: ran {found[0]} epochs; with Keras's callback {expected[0]}.\nHint: {hint}")
             if not np.allclose(found[1], expected[1], rtol=1e-6, atol=0):
-                raise AssertionError(f"{what}: learning rates {found[1]}; with Keras's {expected[1]}.\nHint: {hint}")
+                fail(f"{what}: learning rates {found[1]}; with Keras's {expected[1]}.\nHint: {hint}")
             for w_found, w_expected in zip(found[2], expected[2], strict=True):
                 check_array(w_found, w_expected, name=f"{what}: final weights", rtol=1e-6, atol=1e-6,
                             hint=RESTORE_HINT if attempt == "first" else hint)
@@ -276,29 +280,30 @@ def check_checkpoint(model, history, path, x_val, y_val) -> None:
     """Assert that the ``.keras`` file at ``path`` holds the best epoch of ``history`` (lowest
     ``val_loss``), loads with its optimizer, and predicts exactly like ``model`` (which must
     hold the best weights too)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
 
     path = Path(path)
     if path.suffix != ".keras":
-        raise AssertionError(f"the checkpoint should be a .keras file, got {path.name!r}.\n"
+        fail(f"the checkpoint should be a .keras file, got {path.name!r}.\n"
                              "Hint: ModelCheckpoint('best.keras', ...) saves the whole model.")
     if not path.is_file():
-        raise AssertionError(f"no checkpoint at {path}.\nHint: pass filepath=path to keras.callbacks.ModelCheckpoint.")
+        fail(f"no checkpoint at {path}.\nHint: pass filepath=path to keras.callbacks.ModelCheckpoint.")
     losses = list(history.history.get("val_loss", []))
     if not losses:
-        raise AssertionError("the history has no val_loss.\nHint: fit with validation_data=(x_val, y_val).")
+        fail("the history has no val_loss.\nHint: fit with validation_data=(x_val, y_val).")
     best = int(np.argmin(losses))
     try:
         reloaded = keras.models.load_model(path)
     except Exception as error:  # noqa: BLE001
-        raise AssertionError(f"the checkpoint did not load: {type(error).__name__}: {str(error)[:300]}\n"
-                             "Hint: save the whole model (save_weights_only=False).") from None
+        fail(f"the checkpoint did not load: {type(error).__name__}: {str(error)[:300]}\n"
+                             "Hint: save the whole model (save_weights_only=False).")
     if reloaded.optimizer is None or not reloaded.optimizer.variables:
-        raise AssertionError("the checkpoint holds no optimizer state: training could not resume from it.\n"
+        fail("the checkpoint holds no optimizer state: training could not resume from it.\n"
                              "Hint: save_weights_only=False.")
     found = reloaded.evaluate(x_val, y_val, verbose=0, return_dict=True)["loss"]
     if not np.isclose(found, losses[best], rtol=1e-4, atol=1e-6):
-        raise AssertionError(
+        fail(
             f"the checkpoint's validation loss is {found:.6f}; the best epoch (epoch {best}, counting from 0) had "
             f"{losses[best]:.6f}, the last {losses[-1]:.6f}.\n"
             "Hint: ModelCheckpoint(path, monitor='val_loss', save_best_only=True) keeps only the best epoch.")

@@ -7,6 +7,7 @@ import platform
 import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
+from autograder.checks.failure import fail
 
 ENVIRONMENT_KEYS = ("python", "tensorflow", "keras", "backend", "gpus")
 
@@ -18,16 +19,17 @@ def check_environment_facts(facts) -> None:
         facts: dict with keys ``python``, ``tensorflow``, ``keras`` (version strings),
             ``backend`` (Keras backend name) and ``gpus`` (int, number of visible GPUs).
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
     import tensorflow as tf
 
     if not isinstance(facts, dict):
-        raise AssertionError(
+        fail(
             f"environment_facts() should return a dict, found {type(facts).__name__}."
         )
     missing = [k for k in ENVIRONMENT_KEYS if k not in facts]
     if missing:
-        raise AssertionError(
+        fail(
             f"environment_facts() is missing the key(s) {missing}; expected keys {list(ENVIRONMENT_KEYS)}."
         )
     expected = {
@@ -47,12 +49,12 @@ def check_environment_facts(facts) -> None:
     for key, value in expected.items():
         found = facts[key]
         if key == "gpus" and (isinstance(found, bool) or not isinstance(found, (int, np.integer))):
-            raise AssertionError(
+            fail(
                 f"facts['gpus'] should be an int, found {type(found).__name__} {found!r}. "
                 f"Hint: {hints[key]}"
             )
         if found != value:
-            raise AssertionError(
+            fail(
                 f"facts[{key!r}]: expected {value!r}, found {found!r}. Hint: {hints[key]}"
             )
 
@@ -74,16 +76,17 @@ def check_seeded_kernel(seeded_kernel, seeds=(7, 2024)) -> None:
     ``keras.utils.set_random_seed(seed)``, then build ``keras.layers.Dense(4)`` on inputs
     with 3 features and return its kernel, a float32 array of shape (3, 4).
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     first = to_numpy(seeded_kernel(seeds[0]), name=f"seeded_kernel({seeds[0]})")
     again = to_numpy(seeded_kernel(seeds[0]), name=f"seeded_kernel({seeds[0]}) (second call)")
     other = to_numpy(seeded_kernel(seeds[1]), name=f"seeded_kernel({seeds[1]})")
     if first.shape == again.shape and not np.array_equal(first, again):
-        raise AssertionError(
+        fail(
             f"seeded_kernel({seeds[0]}) gave different kernels on two calls. Hint: call "
             "keras.utils.set_random_seed(seed) inside the function, before building the layer."
         )
     if first.shape == other.shape and np.array_equal(first, other):
-        raise AssertionError(
+        fail(
             f"seeded_kernel({seeds[0]}) and seeded_kernel({seeds[1]}) are identical. Hint: use "
             "the `seed` argument, not a fixed number."
         )

@@ -88,6 +88,7 @@ def check_gradient(
     Raises:
         AssertionError: from `check_array`, naming the first wrong input.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     x = np.asarray(x)
     expected = reference_gradient(fn, x)
     found = to_numpy(grad_fn(x.copy()), name=name)

@@ -88,6 +88,7 @@ def _default_case(name: str, from_logits: bool):
 
 def check_loss(student_fn, name: str, y_true=None, y_pred=None, **kwargs) -> None:
     """``student_fn(y_true, y_pred, **kwargs)`` must equal ``keras.losses.<name>`` per sample."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     from_logits = kwargs.get("from_logits", False)
@@ -103,6 +104,7 @@ def check_loss(student_fn, name: str, y_true=None, y_pred=None, **kwargs) -> Non
 def check_loss_grad(student_grad, name: str, y_true=None, y_pred=None, **kwargs) -> None:
     """``student_grad(y_true, y_pred, **kwargs)`` must equal the tape gradient of
     ``sum(keras.losses.<name>(y_true, y_pred))`` with respect to ``y_pred``."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     from_logits = kwargs.get("from_logits", False)

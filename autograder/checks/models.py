@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
+from autograder.checks.failure import fail
 
 # The network every API builds in chapter 06: (class, name, output shape, parameters).
 MLP_SPEC = (
@@ -33,9 +34,6 @@ MLP_SPEC = (
 MLP_WEIGHT_SHAPES = ((784, 64), (64,), (64, 10), (10,))
 TOL = {"rtol": 1e-6, "atol": 1e-6}
 
-
-def _fail(message: str, hint: str | None = None) -> None:
-    raise AssertionError(message + (f"\nHint: {hint}" if hint else ""))
 
 
 def _keras():
@@ -71,26 +69,27 @@ def check_architecture(model, spec, *, what: str = "model") -> None:
     """Assert that ``model``'s layers (InputLayers excluded) are, in order, ``spec``'s
     ``(class name, layer name, output shape, parameter count)`` rows; a name ``None`` is not
     checked."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     layers = model_layers(model)
     found = [
         (type(layer).__name__, layer.name, tuple(layer.output.shape), layer.count_params()) for layer in layers
     ]
     table = "\n".join(f"    {row}" for row in found)
     if len(found) != len(spec):
-        _fail(
+        fail(
             f"{what}: expected {len(spec)} layers after the input, found {len(found)}:\n{table}",
             "compare with the table in the exercise: " + ", ".join(row[0] for row in spec) + ".",
         )
     for index, (row, expected) in enumerate(zip(found, spec, strict=True)):
         kind, name, shape, params = row
         if kind != expected[0] or (expected[1] is not None and name != expected[1]):
-            _fail(
+            fail(
                 f"{what}: layer {index} should be a {expected[0]} named {expected[1]!r}, found a {kind} "
                 f"named {name!r}.\n  layers found:\n{table}",
                 "pass name=... to each layer; the names are part of the spec (feature extraction uses them).",
             )
         if shape != tuple(expected[2]) or params != expected[3]:
-            _fail(
+            fail(
                 f"{what}: layer {index} ({name!r}) should output {tuple(expected[2])} with {expected[3]} "
                 f"parameters, found {shape} with {params}.\n  layers found:\n{table}",
                 "a Dense layer with n inputs and u units has n·u + u parameters; check units and the input shape.",
@@ -103,7 +102,7 @@ def _weights_by_shape(model, shapes) -> list[np.ndarray]:
     weights = {tuple(w.shape): to_numpy(w) for w in model.trainable_weights}
     found = sorted(tuple(w.shape) for w in model.trainable_weights)
     if sorted(shapes) != found or len(weights) != len(shapes):
-        _fail(
+        fail(
             f"the model's trainable weights have shapes {found}; expected {sorted(shapes)}.",
             "784 → 64 (ReLU) → dropout → 10: two Dense layers, each with a kernel and a bias.",
         )
@@ -115,17 +114,17 @@ def _check_model_type(model, kind: str) -> None:
     from keras.src.models.functional import Functional
 
     if not isinstance(model, keras.Model):
-        _fail(f"expected a keras.Model, got {type(model).__name__}.")
+        fail(f"expected a keras.Model, got {type(model).__name__}.")
     if kind == "sequential" and not isinstance(model, keras.Sequential):
-        _fail(f"expected a keras.Sequential model, got {type(model).__name__}.")
+        fail(f"expected a keras.Sequential model, got {type(model).__name__}.")
     if kind == "functional" and (not isinstance(model, Functional) or isinstance(model, keras.Sequential)):
-        _fail(
+        fail(
             f"expected a functional model, got {type(model).__name__}.",
             "start from inputs = keras.Input((28, 28)), call each layer on the previous tensor, and "
             "finish with keras.Model(inputs, outputs).",
         )
     if kind == "subclassed" and (isinstance(model, Functional) or type(model) is keras.Model):
-        _fail(
+        fail(
             f"expected an instance of your own keras.Model subclass, got {type(model).__name__}.",
             "class MLP(keras.Model): create the layers in __init__ (after super().__init__()), use them in call.",
         )
@@ -137,6 +136,7 @@ def check_mlp(model, kind: str, *, n: int = 16, seed: int = 0) -> None:
     which has no graph of layers), the same outputs as `reference_mlp` holding the same
     weights in inference mode, and dropout active only in training mode (on ``n`` random
     images drawn with ``seed``)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     keras = _keras()
     if kind not in ("sequential", "functional", "subclassed"):
         raise ValueError(f"kind must be 'sequential', 'functional' or 'subclassed', got {kind!r}")
@@ -145,7 +145,7 @@ def check_mlp(model, kind: str, *, n: int = 16, seed: int = 0) -> None:
     try:
         inference = to_numpy(model(x, training=False), name="model(x, training=False)")
     except Exception as error:  # noqa: BLE001 — any error is the student's to fix
-        _fail(f"calling the model on images of shape {x.shape} failed: {type(error).__name__}: {error}")
+        fail(f"calling the model on images of shape {x.shape} failed: {type(error).__name__}: {error}")
     if kind != "subclassed":
         check_architecture(model, MLP_SPEC, what=f"{kind} model")
     reference = reference_mlp()
@@ -159,7 +159,7 @@ def check_mlp(model, kind: str, *, n: int = 16, seed: int = 0) -> None:
     keras.utils.set_random_seed(1)
     training = to_numpy(model(x, training=True))
     if np.allclose(training, inference, atol=1e-6):
-        _fail(
+        fail(
             f"{kind} model: model(x, training=True) equals model(x, training=False) — dropout is not active "
             "in training mode.",
             "pass the training argument on: def call(self, inputs, training=None): ... "
@@ -200,41 +200,42 @@ def check_ticket_model(model, *, vocab_size: int, num_tags: int, num_departments
     ``body`` (``vocab_size``) and ``tags`` (``num_tags``) concatenated into a ``units`` ReLU layer,
     outputs ``priority`` (1, sigmoid) and ``department`` (``num_departments``, softmax); compiled
     with per-output losses (MSE, categorical cross-entropy) and metrics (MAE, accuracy)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     keras = _keras()
     _check_model_type(model, "functional")
     names = [t.name for t in model.inputs]
     shapes = [tuple(t.shape) for t in model.inputs]
     expected_shapes = [(None, vocab_size), (None, vocab_size), (None, num_tags)]
     if names != list(TICKET_INPUTS) or shapes != expected_shapes:
-        _fail(
+        fail(
             f"inputs should be {list(TICKET_INPUTS)} with shapes {expected_shapes}; found {names} {shapes}.",
             'keras.Input(shape=(vocab_size,), name="title"), and pass them to keras.Model in that order.',
         )
     if list(model.output_names) != list(TICKET_OUTPUTS):
-        _fail(
+        fail(
             f"outputs should be named {list(TICKET_OUTPUTS)} (in that order); found {list(model.output_names)}.",
             'name the output layers: Dense(1, activation="sigmoid", name="priority").',
         )
     expected_params = (2 * vocab_size + num_tags) * units + units + (units + 1) + (units * num_departments + num_departments)
     if model.count_params() != expected_params:
-        _fail(
+        fail(
             f"the model should have {expected_params} parameters, found {model.count_params()}.",
             f"Concatenate the three inputs, one Dense({units}, relu), then the two heads — nothing else.",
         )
     inputs, targets = ticket_batch(vocab_size, num_tags, num_departments)
     priority, department = (to_numpy(o) for o in model(inputs))
     if priority.shape != (32, 1) or not np.all((priority > 0) & (priority < 1)):
-        _fail(f"priority should be one score in (0, 1) per ticket, shape (32, 1); found shape {priority.shape}.",
+        fail(f"priority should be one score in (0, 1) per ticket, shape (32, 1); found shape {priority.shape}.",
               "a sigmoid output.")
     if department.shape != (32, num_departments) or not np.allclose(department.sum(axis=1), 1, atol=1e-5):
-        _fail(f"department should be a probability row per ticket, shape (32, {num_departments}) summing to 1; "
+        fail(f"department should be a probability row per ticket, shape (32, {num_departments}) summing to 1; "
               f"found shape {department.shape}.", "a softmax output.")
     if getattr(model, "optimizer", None) is None:
-        _fail("the model is not compiled.", "call model.compile(...) inside build_ticket_model.")
+        fail("the model is not compiled.", "call model.compile(...) inside build_ticket_model.")
     try:
         results = model.evaluate(inputs, targets, verbose=0, return_dict=True)
     except Exception as error:  # noqa: BLE001
-        _fail(f"model.evaluate with dict inputs and targets failed: {type(error).__name__}: {error}",
+        fail(f"model.evaluate with dict inputs and targets failed: {type(error).__name__}: {error}",
               "give loss and metrics as dicts keyed by the output names.")
     mse = float(np.mean((priority - targets["priority"]) ** 2))
     cce = float(keras.losses.CategoricalCrossentropy()(targets["department"], department))
@@ -244,10 +245,10 @@ def check_ticket_model(model, *, vocab_size: int, num_tags: int, num_departments
                 "department_accuracy": accuracy}
     for key, value in expected.items():
         if key not in results:
-            _fail(f"model.evaluate reports {sorted(results)}; {key!r} is missing.",
+            fail(f"model.evaluate reports {sorted(results)}; {key!r} is missing.",
                   'metrics={"priority": ["mean_absolute_error"], "department": ["accuracy"]}.')
         if not np.isclose(results[key], value, rtol=1e-4, atol=1e-5):
-            _fail(f"{key} is {results[key]:.6f}; with MSE for priority and categorical cross-entropy for "
+            fail(f"{key} is {results[key]:.6f}; with MSE for priority and categorical cross-entropy for "
                   f"department it would be {value:.6f}.",
                   'loss={"priority": "mean_squared_error", "department": "categorical_crossentropy"}.')
     print(f"ticket model: OK — {model.count_params()} parameters, per-output losses and metrics")
@@ -269,7 +270,7 @@ def _dense_pair(layer_class, units: int, activation, n_in: int, seed: int):
     mine.build((None, n_in))
     shapes = sorted(tuple(w.shape) for w in mine.trainable_weights)
     if shapes != sorted([(n_in, units), (units,)]):
-        _fail(
+        fail(
             f"{type(mine).__name__}({units}) built for {n_in} inputs should have two trainable weights, kernel "
             f"({n_in}, {units}) and bias ({units},); found shapes {shapes}.",
             "create them in build(input_shape) with self.add_weight(shape=..., initializer=..., name=...).",
@@ -288,6 +289,7 @@ def check_dense_layer(layer_class, *, cases=DENSE_CASES) -> None:
     ``(units, activation, input shape, seed)`` of ``cases``; inputs may have more than two
     axes), a config that rebuilds it (the last case), and a registered class that survives
     ``.keras`` save and load."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     keras = _keras()
@@ -309,14 +311,14 @@ def check_dense_layer(layer_class, *, cases=DENSE_CASES) -> None:
         what = f"{layer_class.__name__}({units}, activation={activation!r}) on inputs of shape {shape}"
         for label, found, expected in zip(("output", "∂/∂inputs", "∂/∂kernel", "∂/∂bias"), *results, strict=True):
             if found is None:
-                _fail(f"{what}: {label} is None — the output does not depend on it.",
+                fail(f"{what}: {label} is None — the output does not depend on it.",
                       "compute inputs @ kernel + bias with keras.ops (or tf) on the layer's own weights.")
             check_array(found, to_numpy(expected), name=f"{what}: {label}", rtol=1e-5, atol=1e-5,
                         hint="output = activation(inputs @ kernel + bias); activation None means linear; "
                         "use keras.activations.get(activation).")
     config = mine.get_config()
     if config.get("units") != units or (activation is not None and config.get("activation") in (None, "linear")):
-        _fail(f"get_config() should hold units={units} and activation={activation!r}; found {config}.",
+        fail(f"get_config() should hold units={units} and activation={activation!r}; found {config}.",
               "config = super().get_config(); config.update(units=self.units, "
               "activation=keras.activations.serialize(self.activation)).")
     clone = layer_class.from_config(config)
@@ -332,7 +334,7 @@ def check_dense_layer(layer_class, *, cases=DENSE_CASES) -> None:
         try:
             reloaded = keras.models.load_model(path)
         except Exception as error:  # noqa: BLE001
-            _fail(f"a model holding your layer was saved to .keras but did not load: {type(error).__name__}: "
+            fail(f"a model holding your layer was saved to .keras but did not load: {type(error).__name__}: "
                   f"{str(error)[:300]}",
                   "register the class: decorate it with @keras.saving.register_keras_serializable(package=\"course\").")
     check_array(reloaded.predict(x, verbose=0), model.predict(x, verbose=0),
@@ -359,10 +361,11 @@ def check_rmse_metric(metric_class, *, weighted: bool = True, width: int | None 
     """Assert that ``metric_class()`` (name "rmse") tracks ``keras.metrics.RootMeanSquaredError``
     over several batches of different sizes (targets of ``width`` columns, 1-D when None; with
     sample weights when ``weighted``), resets to 0, and works inside ``compile``/``evaluate``."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     keras = _keras()
     mine, reference = metric_class(), keras.metrics.RootMeanSquaredError()
     if mine.name != "rmse":
-        _fail(f"the metric's default name should be 'rmse', found {mine.name!r}.",
+        fail(f"the metric's default name should be 'rmse', found {mine.name!r}.",
               'def __init__(self, name="rmse", **kwargs): super().__init__(name=name, **kwargs).')
     for round_ in range(2):
         for step, (y_true, y_pred, w) in enumerate(_metric_batches(seed + round_, width)):
@@ -386,11 +389,11 @@ def check_rmse_metric(metric_class, *, weighted: bool = True, width: int | None 
     try:
         results = model.evaluate(y_pred, y_true, batch_size=3, verbose=0, return_dict=True)
     except Exception as error:  # noqa: BLE001
-        _fail(f"model.evaluate with your metric failed: {type(error).__name__}: {str(error)[:300]}",
+        fail(f"model.evaluate with your metric failed: {type(error).__name__}: {str(error)[:300]}",
               "update_state runs inside a compiled graph: use keras.ops / tf ops and variable.assign_add, "
               "not NumPy or .numpy().")
     if not np.isclose(results.get("rmse", np.nan), results["keras_rmse"], rtol=1e-5):
-        _fail(f"inside evaluate() your metric gives {results.get('rmse')}, Keras's {results['keras_rmse']:.6f}.")
+        fail(f"inside evaluate() your metric gives {results.get('rmse')}, Keras's {results['keras_rmse']:.6f}.")
     print("RMSE metric: OK — matches keras.metrics.RootMeanSquaredError batch after batch, after reset, in evaluate")
 
 
@@ -423,6 +426,7 @@ def check_feature_extractor(feature_extractor, *, on: str = "mlp") -> None:
     """Assert that ``feature_extractor(model, layer_name)`` returns a model from ``model``'s
     inputs (all of them: ``on="ticket"`` uses the three-input ticket model) to that layer's
     output that shares (not copies) the model's weights."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     keras = _keras()
     keras.utils.set_random_seed(0)
     if on == "mlp":
@@ -435,7 +439,7 @@ def check_feature_extractor(feature_extractor, *, on: str = "mlp") -> None:
     for name in names:
         extractor = feature_extractor(model, name)
         if not isinstance(extractor, keras.Model):
-            _fail(f"feature_extractor should return a keras.Model, got {type(extractor).__name__}.")
+            fail(f"feature_extractor should return a keras.Model, got {type(extractor).__name__}.")
         check_array(extractor.predict(x, verbose=0), _expected_features(model, name, x), name=f"features of {name!r}",
                     rtol=1e-5, atol=1e-5,
                     hint="keras.Model(model.inputs, model.get_layer(layer_name).output) — all the model's inputs, "
@@ -445,7 +449,7 @@ def check_feature_extractor(feature_extractor, *, on: str = "mlp") -> None:
     layer = model.get_layer(names[0])
     layer.set_weights([w + 1.0 for w in layer.get_weights()])
     if np.allclose(extractor.predict(x, verbose=0), before):
-        _fail("changing the model's weights did not change the extractor's features: it holds a copy.",
+        fail("changing the model's weights did not change the extractor's features: it holds a copy.",
               "build the extractor from the model's own layers (no clone_model), so both share weights.")
     print("feature_extractor: OK — the named layer's output, weights shared with the model")
 
@@ -459,7 +463,7 @@ def two_head_accuracies(model) -> dict[str, float]:
     from autograder.data import FASHION_MNIST_GROUPS
 
     if list(model.output_names) != ["item", "group"]:
-        _fail(f"outputs should be named ['item', 'group'] (in that order); found {list(model.output_names)}.",
+        fail(f"outputs should be named ['item', 'group'] (in that order); found {list(model.output_names)}.",
               'name the output layers: Dense(10, name="item"), Dense(4, name="group").')
     x_test, y_test = fashion_mnist_test_set()
     targets = {"item": y_test, "group": np.asarray(FASHION_MNIST_GROUPS)[y_test]}
@@ -468,7 +472,7 @@ def two_head_accuracies(model) -> dict[str, float]:
         output = np.asarray(output)
         classes = 10 if name == "item" else 4
         if output.shape != (len(y_test), classes):
-            _fail(f"the {name!r} head should output ({len(y_test)}, {classes}) scores; found {output.shape}.")
+            fail(f"the {name!r} head should output ({len(y_test)}, {classes}) scores; found {output.shape}.")
         accuracies[name] = float(np.mean(output.argmax(1) == targets[name]))
     return accuracies
 
@@ -479,6 +483,7 @@ def check_two_head_model(build_two_head_model, *, thresholds: dict) -> None:
     (`autograder.data.FASHION_MNIST_GROUPS`), batch 64, 10 % validation -- then asserts that
     each head reaches its threshold on the 10,000 Fashion-MNIST test images and that a
     ``.keras`` save and load predicts identically."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     keras = _keras()
     from autograder.checks.training import (
         UNTRAINED_MAX,
@@ -494,7 +499,7 @@ def check_two_head_model(build_two_head_model, *, thresholds: dict) -> None:
         model = build_two_head_model()
     before = two_head_accuracies(model)
     if before["item"] > UNTRAINED_MAX:
-        _fail(f"build_two_head_model() returned a model that is already trained (item accuracy {before['item']:.4f} "
+        fail(f"build_two_head_model() returned a model that is already trained (item accuracy {before['item']:.4f} "
               "before any training).", "return a new, untrained, compiled model; the check trains it itself.")
     with without_datasets():
         model.fit(x_train, {"item": y_train, "group": np.asarray(FASHION_MNIST_GROUPS)[y_train]}, epochs=10,
@@ -503,7 +508,7 @@ def check_two_head_model(build_two_head_model, *, thresholds: dict) -> None:
     report = [f"{name} {accuracy:.4f} (required {thresholds[name]:.2f})" for name, accuracy in accuracies.items()]
     for name, accuracy in accuracies.items():
         if not accuracy >= thresholds[name]:
-            _fail(f"test accuracy of the {name!r} head is {accuracy:.4f}, below the required {thresholds[name]:.2f}.",
+            fail(f"test accuracy of the {name!r} head is {accuracy:.4f}, below the required {thresholds[name]:.2f}.",
                   "each head needs its own loss (a dict keyed by output name) and its own target in fit().")
     x_test, _ = fashion_mnist_test_set()
     with tempfile.TemporaryDirectory() as tmp:

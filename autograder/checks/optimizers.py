@@ -13,7 +13,11 @@ docs/tolerances.md). The sequences:
 * ``network`` — the gradients of a small MLP (64-16-10) trained on scikit-learn's digits,
   four arrays of different shapes;
 * ``tiny`` — gradients of size ~1e-7, where ε dominates: built to expose ε placement and
-  bias-correction mistakes that ordinary gradients hide.
+  bias-correction mistakes that ordinary gradients hide. Its parameters start at ~1e-6 so that
+  float32 resolves such small steps (plain SGD moves them by ~4e-8 in 100 steps; from ~0.5 the
+  steps would be below float32's resolution), and its absolute tolerance is 1/1000 of how far
+  Keras moves the parameters in the case (`MOVEMENT_ATOL`), so that doing nothing, stepping the
+  wrong way or with ten times the learning rate fails (docs/mutations.md).
 """
 
 from __future__ import annotations
@@ -22,8 +26,11 @@ import functools
 
 import numpy as np
 
+from autograder.checks.failure import fail, number
+
 STEPS = 100
 RTOL, ATOL = 1e-4, 1e-5
+MOVEMENT_ATOL = {"tiny": 1e-3}  # atol = this × Keras's largest movement in the case; else ATOL
 
 HINTS = {
     "SGD": "velocity starts at zero; m = momentum·m − lr·g, then w += m (nesterov: w += momentum·m − lr·g, "
@@ -92,7 +99,7 @@ def _tiny():
     rng = np.random.default_rng(5)
     grads = [[(rng.normal(size=(3,)) * 1e-7).astype("float32"), (rng.normal(size=(2, 2)) * 1e-7).astype("float32")]
              for _ in range(STEPS)]
-    return _initial_params([(3,), (2, 2)], 4), grads
+    return [1e-6 * p for p in _initial_params([(3,), (2, 2)], 4)], grads
 
 
 CASES = {"quadratic": _quadratic, "network": _network, "tiny": _tiny}
@@ -123,17 +130,69 @@ def keras_trajectory(keras_name: str, case: str, hyper: dict) -> list[list[np.nd
     return [[v.numpy() for v in step([tf.constant(g) for g in step_grads])] for step_grads in grads]
 
 
-def _hint(keras_name: str, case: str, step: int, before, expected, found) -> str:
-    hints = []
-    if np.all(np.sign(found - before) == -np.sign(expected - before)) and np.any(expected != before):
-        hints.append("your update moves the parameters the opposite way: check the sign of the step.")
+def _default_mismatches(optimizer_cls, keras_name: str, hyper: dict) -> list[str]:
+    """Hyper-parameters left at their default in this call whose default differs from Keras's."""
+    import inspect
+
+    import keras
+
+    mine = inspect.signature(optimizer_cls).parameters
+    theirs = inspect.signature(getattr(keras.optimizers, keras_name)).parameters
+    out = []
+    for name, param in mine.items():
+        if name in hyper or name not in theirs or param.default is inspect.Parameter.empty:
+            continue
+        if param.default != theirs[name].default:
+            out.append(f"{name}={param.default!r} (Keras: {theirs[name].default!r})")
+    return out
+
+
+def _textbook_adam(case: str, hyper: dict, steps: int) -> list[np.ndarray]:
+    """Parameters after ``steps`` steps of Adam as CS231n, d2l and nnfs write it: ε added to
+    √v̂ after separate bias corrections of m and v (float64)."""
+    lr = hyper.get("learning_rate", 0.001)
+    b1, b2 = hyper.get("beta_1", 0.9), hyper.get("beta_2", 0.999)
+    eps = hyper.get("epsilon", 1e-7)
+    params, grads = gradient_case(case)
+    params = [p.astype(np.float64) for p in params]
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    for t, step_grads in enumerate(grads[:steps], start=1):
+        for i, g in enumerate(step_grads):
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            params[i] = params[i] - lr * (m[i] / (1 - b1**t)) / (np.sqrt(v[i] / (1 - b2**t)) + eps)
+    return params
+
+
+def _cause(optimizer_cls, keras_name, case, hyper, step, index, before, expected, found) -> str | None:
+    """The likely mistake, read off what the student's step looks like; None if unclear."""
+    defaults = _default_mismatches(optimizer_cls, keras_name, hyper)
+    if defaults:
+        return f"your default {', '.join(defaults)} differs from Keras's: use Keras's defaults."
+    mine, theirs = found - before, expected - before
+    moved = theirs != 0
+    if np.all(mine == 0) and moved.any():
+        return ("apply() left the parameters unchanged: update the arrays in place "
+                "(param -= ..., or param[...] = ...), do not rebind the name.")
+    if moved.any() and np.all(np.sign(mine[moved]) == -np.sign(theirs[moved])):
+        return "your update moves the parameters the opposite way: check the sign of the step."
+    if moved.all():
+        ratio = mine / theirs
+        if np.ptp(ratio) <= 1e-3 * abs(np.mean(ratio)) and abs(np.mean(ratio) - 1) > 1e-3:
+            return (f"your step is {np.mean(ratio):.3g}× Keras's in every element: check the "
+                    "learning rate and the scale of the update.")
+    if keras_name in ("Adam", "AdamW") and not hyper.get("amsgrad") and not hyper.get("weight_decay"):
+        textbook = _textbook_adam(case, hyper, step)[index]
+        if np.allclose(found, textbook, rtol=1e-4, atol=1e-3 * np.max(np.abs(theirs)) + 1e-12):
+            return ("you add ε to √v̂ after bias-correcting v (the textbook form); Keras adds ε "
+                    "to √v and folds both corrections into α = lr·√(1 − β2ᵗ)/(1 − β1ᵗ).")
     if step == 1:
-        hints.append("the very first step differs: check the initial state (zeros, or Adagrad's "
-                     "initial_accumulator_value) and that t = 1 at the first step.")
+        return ("the very first step differs: check the initial state (zeros, or Adagrad's "
+                "initial_accumulator_value) and that t = 1 at the first step.")
     if case == "tiny":
-        hints.append("with gradients ~1e-7, ε dominates: check where ε enters the denominator.")
-    hints.append(HINTS.get(keras_name, ""))
-    return " ".join(h for h in hints if h)
+        return "with gradients ~1e-7, ε dominates: check where ε enters the denominator."
+    return None
 
 
 def check_optimizer(optimizer_cls, keras_name: str, cases=("quadratic", "network"), **hyper) -> None:
@@ -144,9 +203,16 @@ def check_optimizer(optimizer_cls, keras_name: str, cases=("quadratic", "network
         AssertionError: naming the case, the first step and parameter that diverged, expected
             vs found at the worst element, and the likely mistake.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     label = f"{optimizer_cls.__name__}({', '.join(f'{k}={v}' for k, v in hyper.items())})"
     for case in cases:
         expected_steps = keras_trajectory(keras_name, case, hyper)
+        atol = ATOL
+        if case in MOVEMENT_ATOL:
+            start = gradient_case(case)[0]
+            movement = max(float(np.max(np.abs(w - w0))) for step in expected_steps
+                           for w, w0 in zip(step, start, strict=True))
+            atol = MOVEMENT_ATOL[case] * movement
         params, grads = gradient_case(case)
         optimizer = optimizer_cls(**hyper)
         for step, (step_grads, expected) in enumerate(zip(grads, expected_steps, strict=True), start=1):
@@ -155,18 +221,29 @@ def check_optimizer(optimizer_cls, keras_name: str, cases=("quadratic", "network
             for index, (found, want) in enumerate(zip(params, expected, strict=True)):
                 found = np.asarray(found)
                 if found.shape != want.shape:
-                    raise AssertionError(f"{label}: parameter {index} changed shape from {want.shape} to {found.shape}.")
-                bad = ~np.isclose(found, want, rtol=RTOL, atol=ATOL) | ~np.isfinite(found)
+                    fail(f"{optimizer_cls.__name__}: parameter {index} changed shape",
+                         details=[f"called: {label}", f"expected shape {want.shape}, found {found.shape}"],
+                         hint="update the parameters in place, keeping their shapes.")
+                bad = ~np.isclose(found, want, rtol=RTOL, atol=atol) | ~np.isfinite(found)
                 if bad.any():
                     where = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(found - want) * bad), want.shape))
-                    raise AssertionError(
-                        f"{label} on the {case!r} gradients: step {step} of {len(grads)}, parameter {index} "
-                        f"(shape {want.shape}) differs from keras.optimizers.{keras_name}.\n"
-                        f"  at index {where}: before the step {before[index][where]!r}, gradient "
-                        f"{step_grads[index][where]!r}\n"
-                        f"  expected {want[where]!r}, found {found[where]!r} "
-                        f"({int(bad.sum())} of {want.size} values off; tolerance rtol={RTOL:g}, atol={ATOL:g})\n"
-                        f"Hint: {_hint(keras_name, case, step, before[index], want, found)}"
+                    cause = _cause(optimizer_cls, keras_name, case, hyper, step, index,
+                                   before[index].astype(np.float64), want.astype(np.float64),
+                                   found.astype(np.float64))
+                    fail(
+                        f"{optimizer_cls.__name__}: step {step}/{len(grads)} differs from Keras",
+                        "\n".join(h for h in (cause, HINTS.get(keras_name)) if h),
+                        details=[
+                            f"called: {label}, on the {case!r} gradients, against "
+                            f"keras.optimizers.{keras_name}",
+                            f"parameter {index} (shape {want.shape}), index {where}",
+                            f"before the step: {number(before[index][where])}, "
+                            f"gradient: {number(step_grads[index][where])}",
+                            f"expected: {number(want[where])}",
+                            f"found:    {number(found[where])}",
+                            f"{int(bad.sum())} of {want.size} values off; "
+                            f"tolerance rtol={RTOL:g}, atol={atol:.3g}",
+                        ],
                     )
 
 
@@ -186,6 +263,7 @@ def check_schedule(student_fn, keras_name: str, steps=None, **kwargs) -> None:
     """``student_fn(step, **kwargs)`` must equal ``keras.optimizers.schedules.<keras_name>(**kwargs)(step)``
     for every step in ``steps`` (default 0..120), as a Python or NumPy float (rtol 1e-5, atol 1e-5 of the value at step 0: Keras computes
     schedules in float32)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
 
     schedule = getattr(keras.optimizers.schedules, keras_name)(**kwargs)
@@ -200,7 +278,7 @@ def check_schedule(student_fn, keras_name: str, steps=None, **kwargs) -> None:
         if found is None or not np.isfinite(float(np.asarray(found))) or not np.isclose(
             float(np.asarray(found)), expected, rtol=1e-5, atol=atol
         ):
-            raise AssertionError(
+            fail(
                 f"{label} at step {step}: expected {expected!r} (keras.optimizers.schedules.{keras_name}), "
                 f"found {found!r}.\nHint: {SCHEDULE_HINTS[keras_name]}"
             )

@@ -9,6 +9,10 @@
 * The dynamic loss scale: the student's update rule is driven with a script of finite and
   non-finite steps next to a real ``LossScaleOptimizer`` and must agree step by step on the
   scale, the counter and whether the step was applied.
+* Timing: the student's ``train_step_seconds`` is run with a scripted clock (every
+  ``train_on_batch`` call advances ``time.perf_counter`` by a known duration, the warm-up by
+  far the longest), so it must return exactly the median of the timed steps after one warm-up:
+  a constant, a mean, a timed warm-up or a missing one all fail, on any device.
 * Speed: on a GPU the mixed model must train at least `MIN_SPEEDUP` times faster than in
   float32. On a CPU there is nothing to measure (float16 is emulated there, ~100× slower): the
   check says so on stdout and is skipped.
@@ -16,9 +20,12 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
+from autograder.checks.failure import fail
 
 MIN_SPEEDUP = 1.5
 TINY = 1e-6  # the loss factor that makes float16 gradients underflow
@@ -29,9 +36,6 @@ SKIP_MESSAGE = (
 )
 
 
-def _fail(message: str, hint: str | None = None) -> None:
-    raise AssertionError(message + (f"\nHint: {hint}" if hint else ""))
-
 
 def _keras():
     import keras
@@ -41,36 +45,37 @@ def _keras():
 
 def check_mixed_model(build) -> None:
     """``build()`` must return a model computing in float16 with a float32 output."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     keras = _keras()
     keras.config.set_dtype_policy("float32")
     model = build()
     policy = keras.config.dtype_policy().name
     keras.config.set_dtype_policy("float32")
     if policy != "float32":
-        _fail(f"the global dtype policy is left at {policy!r}",
+        fail(f"the global dtype policy is left at {policy!r}",
               "restore it with keras.config.set_dtype_policy('float32') before returning")
     if not isinstance(model, keras.Model):
-        _fail(f"expected a keras.Model, got {type(model).__name__}")
+        fail(f"expected a keras.Model, got {type(model).__name__}")
     layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
     *body, output = layers
     for layer in body:
         if layer.compute_dtype != "float16":
-            _fail(f"layer {layer.name!r} computes in {layer.compute_dtype}, expected float16",
+            fail(f"layer {layer.name!r} computes in {layer.compute_dtype}, expected float16",
                   "set the policy 'mixed_float16' before creating the layers")
     for variable in model.weights:
         if variable.dtype != "float32":
-            _fail(f"variable {variable.path} is {variable.dtype}; variables must stay float32 "
+            fail(f"variable {variable.path} is {variable.dtype}; variables must stay float32 "
                   "(the policy 'float16' would make them float16)", "use 'mixed_float16', not 'float16'")
     if output.compute_dtype != "float32":
-        _fail(f"the output layer {output.name!r} computes in {output.compute_dtype}",
+        fail(f"the output layer {output.name!r} computes in {output.compute_dtype}",
               "end with keras.layers.Activation('softmax', dtype='float32'): a float16 softmax and loss "
               "lose precision and can overflow")
     x = np.random.default_rng(0).random((4, *model.input_shape[1:]), dtype=np.float32)
     y = model(x)
     if y.dtype != "float32":
-        _fail(f"the model outputs {y.dtype}, expected float32")
+        fail(f"the model outputs {y.dtype}, expected float32")
     if not np.allclose(to_numpy(y).sum(axis=-1), 1.0, atol=1e-3):
-        _fail("the outputs are not probabilities (rows do not sum to 1)", "end with a softmax")
+        fail("the outputs are not probabilities (rows do not sum to 1)", "end with a softmax")
 
 
 def underflow_case(seed: int = 0):
@@ -111,22 +116,23 @@ def reference_scaled_gradients(model, loss_fn, x, y, scale: float):
 
 def check_scaled_gradients(scaled_gradients, *, scale: float = 2.0**15, seed: int = 0) -> None:
     """``scaled_gradients(model, loss_fn, x, y, scale)`` must equal LossScaleOptimizer's."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     model, loss_fn, x, y = underflow_case(seed)
     grads = scaled_gradients(model, loss_fn, x, y, scale)
     variables = model.trainable_variables
     if not isinstance(grads, (list, tuple)) or len(grads) != len(variables):
-        _fail(f"expected a list of {len(variables)} gradients (one per trainable variable), got {type(grads).__name__}")
+        fail(f"expected a list of {len(variables)} gradients (one per trainable variable), got {type(grads).__name__}")
     expected = reference_scaled_gradients(model, loss_fn, x, y, scale)
     for variable, found, want in zip(variables, grads, expected, strict=True):
         found = to_numpy(found, name=f"gradient of {variable.path}")
         if found.dtype != np.float32:
-            _fail(f"the gradient of {variable.path} is {found.dtype}, expected float32 like the variable")
+            fail(f"the gradient of {variable.path} is {found.dtype}, expected float32 like the variable")
         if not np.any(found):
-            _fail(f"the gradient of {variable.path} is all zeros: it underflowed in float16",
+            fail(f"the gradient of {variable.path} is all zeros: it underflowed in float16",
                   "multiply the loss by the scale *inside* the tape, before tape.gradient")
         ratio = float(np.median(np.abs(found[want != 0] / want[want != 0])))
         if abs(ratio - scale) < 0.01 * scale:
-            _fail(f"the gradient of {variable.path} is {scale:g} times too large",
+            fail(f"the gradient of {variable.path} is {scale:g} times too large",
                   "did you divide the gradients by the scale after tape.gradient?")
         check_array(found, want, name=f"gradient of {variable.path}", rtol=1e-3, atol=1e-12,
                     hint="scale the loss, take the gradient of the scaled loss, divide each gradient by the scale")
@@ -166,6 +172,7 @@ LOSS_SCALE_SCRIPTS = (
 
 def check_loss_scale_update(update, scripts=LOSS_SCALE_SCRIPTS, *, growth_steps: int = 3) -> None:
     """The student's dynamic loss-scale rule must agree with ``LossScaleOptimizer`` step by step."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     for script in scripts:
         student, keras_log = run_loss_scale_script(update, script, growth_steps=growth_steps)
         for step, (finite, mine, theirs) in enumerate(zip(script, student, keras_log, strict=True)):
@@ -175,11 +182,88 @@ def check_loss_scale_update(update, scripts=LOSS_SCALE_SCRIPTS, *, growth_steps:
                         if not finite else
                         f"on a finite gradient: apply the step; when the counter reaches growth_steps - 1 "
                         f"({growth_steps - 1}) double the scale and reset the counter, else add 1")
-                _fail(
+                fail(
                     f"with growth_steps={growth_steps}, after step {step} ({what} gradients) of {list(script)}: "
                     f"(scale, counter, applied) = {mine}, LossScaleOptimizer gives {theirs}",
                     hint,
                 )
+
+
+WARMUP_SECONDS = 5.0
+STEP_SECONDS = (0.012, 0.031, 0.020, 0.150, 0.025, 0.018, 0.090, 0.040)
+
+
+@contextlib.contextmanager
+def scripted_clock(durations):
+    """Within the block, ``time.perf_counter``/``time.time``/``time.monotonic`` (and
+    ``timeit.default_timer``) only move when ``keras.Model.train_on_batch`` returns: by
+    ``durations[k]`` seconds after its k-th call. Yields the list of calls made (their count)."""
+    import time
+    import timeit
+
+    import keras
+
+    now = [1000.0]
+    calls = []
+    real_train_on_batch = keras.Model.train_on_batch
+
+    def train_on_batch(self, *args, **kwargs):
+        result = real_train_on_batch(self, *args, **kwargs)
+        now[0] += durations[len(calls)] if len(calls) < len(durations) else durations[-1]
+        calls.append(1)
+        return result
+
+    def clock():
+        return now[0]
+
+    saved = {name: getattr(time, name) for name in ("perf_counter", "time", "monotonic")}
+    saved_timer = timeit.default_timer
+    try:
+        for name in saved:
+            setattr(time, name, clock)
+        timeit.default_timer = clock
+        keras.Model.train_on_batch = train_on_batch
+        yield calls
+    finally:
+        for name, value in saved.items():
+            setattr(time, name, value)
+        timeit.default_timer = saved_timer
+        keras.Model.train_on_batch = real_train_on_batch
+
+
+def check_step_timer(train_step_seconds, policy: str = "float32", steps: int = 5) -> None:
+    """``train_step_seconds(policy, steps=steps)`` must return the median seconds of the
+    ``steps`` timed ``train_on_batch`` calls that follow one untimed warm-up call.
+
+    Runs the student's function for real (it builds and trains the speed model) under
+    `scripted_clock`, whose durations make a constant, a mean, a timed warm-up and a missing
+    warm-up all give a different number than the median.
+    """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    if not 1 <= steps < len(STEP_SECONDS):
+        raise ValueError(f"check_step_timer: steps must be in 1..{len(STEP_SECONDS) - 1}, got {steps}")
+    durations = (WARMUP_SECONDS, *STEP_SECONDS)
+    with scripted_clock(durations) as calls:
+        found = train_step_seconds(policy, steps=steps)
+    expected = float(np.median(STEP_SECONDS[:steps]))
+    label = f"train_step_seconds({policy!r}, steps={steps})"
+    detail = (f"the check's clock: warm-up {WARMUP_SECONDS:g} s, then steps of "
+              f"{', '.join(f'{d:g}' for d in STEP_SECONDS[:steps])} s")
+    if not isinstance(found, (float, np.floating)) or isinstance(found, bool):
+        fail(f"{label} returned {found!r}, expected a float (seconds)",
+              "return float(np.median(times))")
+    if len(calls) != steps + 1:
+        fail(f"{label} called train_on_batch {len(calls)} times, expected {steps + 1}",
+              "one warm-up call (not timed), then exactly `steps` timed calls")
+    if abs(float(found) - expected) > 1e-9:
+        causes = {
+            float(np.mean(STEP_SECONDS[:steps])): "that is the mean: return the median (np.median)",
+            float(np.median(durations[:steps + 1])): "the warm-up step was timed: time only the calls after it",
+            float(np.sum(STEP_SECONDS[:steps])): "that is the total: return seconds per step (the median)",
+        }
+        why = next((text for value, text in causes.items() if abs(float(found) - value) < 1e-9),
+                   "time each call with time.perf_counter() around train_on_batch, return the median")
+        fail(f"{label} returned {float(found):.6g} s, expected the median {expected:.6g} s\n  {detail}", why)
 
 
 def check_speedup(float32_seconds, mixed_seconds, *, gpu: bool) -> float | None:
@@ -187,16 +271,17 @@ def check_speedup(float32_seconds, mixed_seconds, *, gpu: bool) -> float | None:
 
     Returns the speed-up, or None when skipped (after printing `SKIP_MESSAGE` to stdout).
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     if not gpu:
         print(SKIP_MESSAGE)
         return None
     for name, value in (("float32_seconds", float32_seconds), ("mixed_seconds", mixed_seconds)):
         if not isinstance(value, (int, float, np.floating)) or not np.isfinite(value) or value <= 0:
-            _fail(f"{name} must be a positive number of seconds, got {value!r}")
+            fail(f"{name} must be a positive number of seconds, got {value!r}")
     speedup = float(float32_seconds) / float(mixed_seconds)
     print(f"speed-up of mixed_float16 over float32: {speedup:.2f}x")
     if speedup < MIN_SPEEDUP:
-        _fail(f"mixed precision is only {speedup:.2f}x faster, expected at least {MIN_SPEEDUP}x",
+        fail(f"mixed precision is only {speedup:.2f}x faster, expected at least {MIN_SPEEDUP}x",
               "was the policy set before the model was built? is the output layer the only float32 one? "
               "did you time after a warm-up step (the first step compiles the graph)?")
     return speedup

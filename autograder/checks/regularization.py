@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.arrays import check_array, check_scalar, to_numpy
+from autograder.checks.failure import fail
 
 TOL32 = {"rtol": 1e-5, "atol": 1e-5}
 TOL64 = {"rtol": 1e-6, "atol": 1e-9}  # Keras keeps l1/l2 as float32 numbers: 0.3 is off by 4e-8
@@ -71,6 +72,7 @@ def check_penalty(penalty, kind: str, *, shape=(5, 4), dtype: str = "float32", s
         shape, dtype, seed: the weight matrix the check draws (some entries exactly 0).
         strengths: ``l1=`` / ``l2=``; none means the student's defaults must be Keras's.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     w = sample_weights(shape, dtype=dtype, seed=seed)
@@ -90,6 +92,7 @@ def check_penalty_grad(
 ) -> None:
     """Check ``penalty_grad(w, **strengths)`` (the gradient of the penalty with respect to w)
     against ``tf.GradientTape`` of the Keras regularizer, including entries where w = 0."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     w = sample_weights(shape, dtype=dtype, seed=seed)
@@ -128,6 +131,7 @@ def check_dropout(dropout, *, rate: float = 0.25, shape=(200, 50), dtype: str = 
     units like ``keras.layers.Dropout``, the same dtype, reproducible under a seed, the
     mean preserved. Inference mode (``training=False``): ``x`` unchanged.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     x = (np.random.default_rng(seed + 1).random(shape) + 0.5).astype(dtype)  # no zeros in x
     name = f"dropout(x, rate={rate}, training=False)"
     check_array(
@@ -138,26 +142,26 @@ def check_dropout(dropout, *, rate: float = 0.25, shape=(200, 50), dtype: str = 
     name = f"dropout(x, rate={rate}, training=True, rng=np.random.default_rng({seed}))"
     found = to_numpy(dropout(x.copy(), rate, training=True, rng=np.random.default_rng(seed)), name=name)
     if found.shape != x.shape:
-        raise AssertionError(f"{name}: expected shape {x.shape}, found {found.shape}.")
+        fail(f"{name}: expected shape {x.shape}, found {found.shape}.")
     if found.dtype != x.dtype:
-        raise AssertionError(
+        fail(
             f"{name}: expected dtype {x.dtype} (the input's), found {found.dtype}. "
             "Hint: build the mask as bool and keep x's dtype (x / (1 - rate) keeps float32)."
         )
     if rate > 0:
         kept = found != 0
         if not kept.any():
-            raise AssertionError(f"{name}: every unit was dropped. Hint: keep a unit where rng.random(...) >= rate.")
+            fail(f"{name}: every unit was dropped. Hint: keep a unit where rng.random(...) >= rate.")
         fraction = 1 - kept.mean()
         if abs(fraction - rate) > 0.05:
-            raise AssertionError(
+            fail(
                 f"{name}: {fraction:.3f} of the units were dropped, expected about rate = {rate}. "
                 "Hint: drop where rng.random(x.shape) < rate, keep where it is >= rate."
             )
         scale = float(np.median(found[kept] / x[kept]))
         keras_scale = _keras_kept_scale(x, rate)
         if abs(scale - keras_scale) > 1e-4 * keras_scale:
-            raise AssertionError(
+            fail(
                 f"{name}: kept units are multiplied by {scale:.6g}; keras.layers.Dropout multiplies them by "
                 f"{keras_scale:.6g} = 1 / (1 - rate). Hint: inverted dropout rescales in training so that "
                 "the expected output equals x."
@@ -175,13 +179,14 @@ def check_dropout(dropout, *, rate: float = 0.25, shape=(200, 50), dtype: str = 
 def check_dropout_mean(dropout, *, rate: float = 0.5, draws: int = 400, seed: int = 0) -> None:
     """Inverted dropout preserves the expectation: the mean over ``draws`` masks is close to x
     (within 6 standard errors)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     x = np.linspace(0.5, 2.0, 30, dtype="float32")
     rng = np.random.default_rng(seed)
     outputs = np.stack([to_numpy(dropout(x.copy(), rate, training=True, rng=rng)) for _ in range(draws)])
     standard_error = x * np.sqrt(rate / (1 - rate) / draws)
     worst = int(np.argmax(np.abs(outputs.mean(0) - x) / standard_error))
     if abs(outputs.mean(0)[worst] - x[worst]) > 6 * standard_error[worst]:
-        raise AssertionError(
+        fail(
             f"dropout(x, rate={rate}) averaged over {draws} masks gives {outputs.mean(0)[worst]:.4f} where "
             f"x = {x[worst]:.4f}. Hint: E[output] = x only when kept units are divided by (1 - rate)."
         )
@@ -190,6 +195,7 @@ def check_dropout_mean(dropout, *, rate: float = 0.5, draws: int = 400, seed: in
 def check_dropout_rate_validation(dropout) -> None:
     """A rate outside [0, 1) raises ValueError, as ``keras.layers.Dropout`` does; rate 0 is the
     identity even in training."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     x = np.ones((3, 3), dtype="float32")
     for bad in (1.0, -0.1, 1.5):
         try:
@@ -197,11 +203,11 @@ def check_dropout_rate_validation(dropout) -> None:
         except ValueError:
             continue
         except Exception as err:
-            raise AssertionError(
+            fail(
                 f"dropout(x, rate={bad}) raised {type(err).__name__}; expected ValueError "
                 "(rate must be in [0, 1))."
-            ) from None
-        raise AssertionError(
+            )
+        fail(
             f"dropout(x, rate={bad}) returned a value; expected ValueError. Hint: rate = 1 would "
             "divide by 0 and a negative rate is meaningless: check 0 <= rate < 1 first."
         )
@@ -250,6 +256,7 @@ def check_batchnorm_train(
 ) -> None:
     """Check ``batchnorm_train(x, gamma, beta, moving_mean, moving_variance, momentum, epsilon)
     -> (y, new_moving_mean, new_moving_variance)`` over ``steps`` batches against Keras."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     x, gamma, beta, moving_mean, moving_variance = bn_inputs(shape, seed=seed)
     layer = keras_batchnorm(shape, gamma, beta, moving_mean, moving_variance, momentum=momentum, epsilon=epsilon)
     for step in range(steps):
@@ -260,7 +267,7 @@ def check_batchnorm_train(
             name += f", batch {step + 1} of {steps}"
         result = batchnorm_train(batch.copy(), gamma, beta, moving_mean, moving_variance, momentum, epsilon)
         if not isinstance(result, tuple) or len(result) != 3:
-            raise AssertionError(
+            fail(
                 f"{name}: expected a tuple (y, new_moving_mean, new_moving_variance), found {type(result).__name__}"
                 + (f" of length {len(result)}" if isinstance(result, tuple) else "") + "."
             )
@@ -276,6 +283,7 @@ def check_batchnorm_train(
 def check_batchnorm_inference(batchnorm_inference, *, shape=(8, 5), epsilon: float = 1e-3, seed: int = 0) -> None:
     """Check ``batchnorm_inference(x, gamma, beta, moving_mean, moving_variance, epsilon) -> y``
     against ``keras.layers.BatchNormalization(...)(x, training=False)``."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     x, gamma, beta, moving_mean, moving_variance = bn_inputs(shape, seed=seed)
     layer = keras_batchnorm(shape, gamma, beta, moving_mean, moving_variance, momentum=0.99, epsilon=epsilon)
     expected = np.asarray(layer(x, training=False))

@@ -13,15 +13,16 @@ import inspect
 import textwrap
 import types
 
-from autograder.checks.arrays import _fail
+from autograder.checks.failure import fail
 
 
 def _source_tree(fn) -> ast.AST:
     try:
         return ast.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError, IndentationError):
-        _fail(str(getattr(fn, "__name__", fn)), ["its source cannot be read; this exercise's rules are checked on it"],
-              "define it with `def` in the answer cell (not with exec or a function from elsewhere).")
+        fail(f"{getattr(fn, '__name__', fn)}: its source cannot be read",
+             "define it with `def` in the answer cell (not with exec or a function from elsewhere).",
+             details=["this exercise's rules are checked on your code"])
 
 
 def _helpers(fn, tree: ast.AST) -> list:
@@ -68,6 +69,7 @@ def uses(fn, names: tuple[str, ...], _seen: set | None = None) -> list[str]:
 
 def check_not_used(fn, names: tuple[str, ...], why: str) -> None:
     """Fail when ``fn`` refers to any of ``names`` (see :func:`uses`), saying where."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     found = uses(fn, names)
     if found:
-        _fail(getattr(fn, "__name__", "your function"), [f"must not use {' or '.join(names)}", *found], why)
+        fail(f"{getattr(fn, '__name__', 'your function')}: must not use {' or '.join(names)}", why, details=found)

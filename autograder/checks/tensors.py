@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.arrays import check_array, check_scalar, to_numpy
+from autograder.checks.failure import fail
 from autograder.checks.source import check_not_used
 
 
@@ -36,6 +37,7 @@ def check_stable_softmax(stable_softmax, logits=None, axis: int = -1) -> None:
 
     The result keeps the input's dtype and shape; large logits (|x| ~ 1000) must not overflow.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
     import tensorflow as tf
 
@@ -80,6 +82,7 @@ def check_pairwise_distances(pairwise_distances, a=None, b=None) -> None:
     cancellation in the squared distance, which the square root turns into that much for
     points that (almost) coincide. Distances must never be NaN, even for identical points.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     cases = pairwise_cases() if a is None else [(np.asarray(a), np.asarray(b))]
@@ -107,6 +110,7 @@ def check_one_hot(one_hot, labels=None, depth: int = 4) -> None:
     ``labels.shape + (depth,)``, an all-zero row for a label outside ``[0, depth)``.
     It must not call ``tf.one_hot`` or ``keras.ops.one_hot``.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     check_not_used(
@@ -135,6 +139,7 @@ def check_normalize_channels(normalize_channels, images=None, eps: float = 1e-5)
     over axes (0, 1, 2) of NHWC images, biased variance, returned as float32 (uint8 inputs
     are cast first). Reference: ``tf.nn.moments`` and ``tf.nn.batch_normalization``.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     if images is None:
@@ -176,6 +181,7 @@ def check_extract_patches(extract_patches, images=None, k: int = 2) -> None:
     patches in row-major order, each flattened in (row, column, channel) order. Only
     reshape/transpose are needed; no Python loops.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     check_not_used(extract_patches, ("extract_patches",), "use tf.reshape and tf.transpose only.")
@@ -210,6 +216,7 @@ def check_linear_mse_gradients(linear_mse_gradients, w=None, b=None, x=None, y=N
     ``loss = mean((x @ w + b - y)^2)``, computed with ``tf.GradientTape``.
     Reference: an independent tape over the same variables.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     if w is None:
@@ -222,7 +229,7 @@ def check_linear_mse_gradients(linear_mse_gradients, w=None, b=None, x=None, y=N
 
     result = linear_mse_gradients(tf.constant(w), tf.constant(b), tf.constant(x), tf.constant(y))
     if not isinstance(result, (tuple, list)) or len(result) != 3:
-        raise AssertionError(
+        fail(
             "linear_mse_gradients should return a tuple (loss, dw, db), found "
             f"{type(result).__name__}{'' if not hasattr(result, '__len__') else f' of length {len(result)}'}."
         )
@@ -249,6 +256,7 @@ def check_masked_mean(masked_mean, values=None, mask=None, axis: int = -1) -> No
     ``axis``; a slice with no selected element gives 0, never NaN.
     Reference: ``tf.math.divide_no_nan(tf.reduce_sum(v * m, axis), tf.reduce_sum(m, axis))``.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import tensorflow as tf
 
     if values is None:

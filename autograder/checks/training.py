@@ -17,13 +17,15 @@ from functools import lru_cache
 
 import numpy as np
 
+from autograder.checks.failure import fail
+
 
 def classification_accuracy(model, x_test, y_test, batch_size: int = 1000) -> float:
     """Fraction of ``x_test`` that ``model`` classifies as ``y_test`` (argmax of its outputs)."""
     outputs = model.predict(x_test, batch_size=batch_size, verbose=0)
     outputs = np.asarray(outputs)
     if outputs.ndim != 2 or outputs.shape[0] != len(y_test):
-        raise AssertionError(
+        fail(
             f"the model should output one row of class scores per image, shape ({len(y_test)}, classes); "
             f"found {outputs.shape}."
         )
@@ -37,9 +39,10 @@ def check_fashion_mnist_accuracy(model, threshold: float, *, hint: str = "") -> 
     Returns None on purpose, like every check: a number as the last value of a test cell
     would be taken by nbgrader as a partial score.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     accuracy = fashion_mnist_test_accuracy(model)
     if not accuracy >= threshold:
-        raise AssertionError(
+        fail(
             f"test accuracy {accuracy:.4f} on the 10,000 held-out Fashion-MNIST test images is below "
             f"the required {threshold:.2f}." + (f"\nHint: {hint}" if hint else "")
         )
@@ -104,7 +107,7 @@ def without_datasets():
     import importlib
 
     def refuse(*args, **kwargs):
-        raise AssertionError("your code loaded a dataset while the check trained your model\n"
+        fail("your code loaded a dataset while the check trained your model\n"
                              "Hint: build and train only from the arguments you are given; "
                              "the check loads the data itself.")
 
@@ -123,10 +126,11 @@ def without_datasets():
 def check_untrained(model, name: str) -> None:
     """Fail when the model ``name`` returned already classifies the test images: the check
     trains it by the chapter's recipe, so the builder must return it untrained."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     accuracy = fashion_mnist_test_accuracy(model)
     if accuracy > UNTRAINED_MAX:
-        raise AssertionError(
-            f"{name}() returned a model that is already trained\n"
+        fail(
+            f"{name}() returned an already trained model\n"
             f"  test accuracy before any training: {accuracy:.4f} (untrained: about 0.10)\n"
             "Hint: return a new, untrained, compiled model; the check trains it itself."
         )
@@ -140,7 +144,7 @@ def _seeded_build(build, name: str):
     keras.utils.set_random_seed(training_seed())
     model = build()
     if not isinstance(model, keras.Model):
-        raise AssertionError(f"{name}() should return a keras.Model\n  found: {type(model).__name__}")
+        fail(f"{name}() should return a keras.Model\n  found: {type(model).__name__}")
     return model
 
 
@@ -148,6 +152,7 @@ def check_custom_training(train, optimizer_class, *, threshold: float, hint: str
     """Chapter 03: the check builds the chapter's 784-128-10 MLP (seed 0), calls
     ``train(model, optimizer_class(learning_rate=0.001), x, y, epochs=5, batch_size=64)`` on
     600 training images per class, and requires ``threshold`` test accuracy."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
 
     x, y = train_subset(600)
@@ -164,6 +169,7 @@ def check_regularized_training(build_model, build_callbacks, *, threshold: float
     chapter's 1,000 noisy-label images, validated on the other 1,000, with
     ``build_callbacks()``; ``threshold`` test accuracy required (the unregularized baseline
     reaches 0.60–0.68 over five seeds, docs/benchmarks.md)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     from autograder.data import noisy_label_split
 
     (x_train, y_train), (x_val, y_val) = noisy_label_split()
@@ -183,6 +189,7 @@ def check_augmented_training(build_model, build_augmenter, make_dataset, *, thre
     epochs on ``make_dataset`` of 30 training images per class; ``threshold`` accuracy
     required on the test images shifted by up to ``max_shift`` pixels (the same CNN without
     augmentation reaches 0.55–0.57 over five seeds, docs/benchmarks.md)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
 
     x, y = train_subset(30, normalize=False)
@@ -196,6 +203,6 @@ def check_augmented_training(build_model, build_augmenter, make_dataset, *, thre
     accuracy = fashion_mnist_test_accuracy(model, max_shift=max_shift)
     report = f"test accuracy {accuracy:.4f} on test images shifted by up to {max_shift} px (required {threshold:.2f})"
     if not accuracy >= threshold:
-        raise AssertionError(f"accuracy on shifted test images below {threshold:.2f}\n  {report}"
+        fail(f"accuracy on shifted test images below {threshold:.2f}\n  {report}"
                              + (f"\nHint: {hint}" if hint else ""))
     print(report)

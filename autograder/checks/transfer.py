@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder import pretrained
+from autograder.checks.failure import fail
 from autograder.checks.training import classification_accuracy
 
 WARMUP_LR = 1e-2
@@ -24,9 +25,6 @@ FINE_TUNE_FACTOR = 10.0
 N_CLASSES = len(pretrained.TARGET_CLASSES)
 SCRATCH_RECIPE = {"learning_rate": 1e-3, "epochs": 40, "batch_size": 32}
 
-
-def _fail(message: str, hint: str | None = None) -> None:
-    raise AssertionError(message + (f"\nHint: {hint}" if hint else ""))
 
 
 def _keras():
@@ -42,7 +40,7 @@ def _count(weights) -> int:
 def _learning_rate(model) -> float:
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
-        _fail("the model is not compiled", "call model.compile(optimizer=..., loss=..., metrics=...) before returning it")
+        fail("the model is not compiled", "call model.compile(optimizer=..., loss=..., metrics=...) before returning it")
     return float(np.asarray(optimizer.learning_rate))
 
 
@@ -50,11 +48,11 @@ def find_base(model):
     """The nested model named ``base`` inside ``model`` (AssertionError if absent)."""
     keras = _keras()
     if not isinstance(model, keras.Model):
-        _fail(f"expected a keras.Model, got {type(model).__name__}")
+        fail(f"expected a keras.Model, got {type(model).__name__}")
     for layer in model.layers:
         if layer.name == "base" and isinstance(layer, keras.Model):
             return layer
-    _fail(
+    fail(
         "no nested model named 'base' among the model's layers "
         f"({[layer.name for layer in model.layers]})",
         "call the pretrained base as a layer: base = source.get_layer('base'); x = base(inputs, training=False)",
@@ -79,35 +77,36 @@ def reference_transfer_model(source):
 
 def check_transfer_model(build) -> None:
     """``build(source)`` must return the frozen-base transfer model of exercise 1."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     source = pretrained.load_source_model(verbose=False)
     pretrained_weights = [w.copy() for w in source.get_layer("base").get_weights()]
     model = build(source)
     base = find_base(model)
     if base is not source.get_layer("base"):
-        _fail("the model's base is not the pretrained source's base",
+        fail("the model's base is not the pretrained source's base",
               "reuse source.get_layer('base') itself; a new make_base() starts from random weights")
     if model.output_shape != (None, N_CLASSES):
-        _fail(f"output shape is {model.output_shape}, expected (None, {N_CLASSES}): one logit per target class")
+        fail(f"output shape is {model.output_shape}, expected (None, {N_CLASSES}): one logit per target class")
     for found, expected in zip(base.get_weights(), pretrained_weights, strict=True):
         if not np.array_equal(found, expected):
-            _fail("the base's weights differ from the pretrained ones", "build the model; do not train or reset the base")
+            fail("the base's weights differ from the pretrained ones", "build the model; do not train or reset the base")
     head = _count(model.trainable_weights)
     expected_head = base.output_shape[-1] * N_CLASSES + N_CLASSES
     if base.trainable or head != expected_head:
-        _fail(
+        fail(
             f"{head:,} trainable parameters, expected {expected_head:,} (the new head's only); "
             f"base.trainable is {base.trainable}",
             "freeze the base (base.trainable = False) before compiling; only the head learns during warm-up",
         )
     if _count(model.non_trainable_weights) != base.count_params():
-        _fail(f"{_count(model.non_trainable_weights):,} non-trainable parameters, expected the base's {base.count_params():,}")
+        fail(f"{_count(model.non_trainable_weights):,} non-trainable parameters, expected the base's {base.count_params():,}")
     calls = base_call_kwargs(model, base)
     if not calls or any(call.get("training") is not False for call in calls):
-        _fail(f"the base is called with {calls or 'no recorded arguments'} in the graph",
+        fail(f"the base is called with {calls or 'no recorded arguments'} in the graph",
               "call it as base(inputs, training=False) so that its BatchNormalization layers run in inference mode")
     rate = _learning_rate(model)
     if not np.isclose(rate, WARMUP_LR, rtol=1e-6):
-        _fail(f"learning rate {rate:g}, expected the warm-up rate {WARMUP_LR:g}")
+        fail(f"learning rate {rate:g}, expected the warm-up rate {WARMUP_LR:g}")
 
 
 def _snapshot(layers) -> dict[str, list[np.ndarray]]:
@@ -120,6 +119,7 @@ def check_fine_tune(fine_tune, n_layers: int, *, seed: int = 0) -> None:
     It is applied to the reference transfer model (so that a mistake in exercise 1 does not
     cost these points too), then one training step must move the top layers only.
     """
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     keras = _keras()
     source = pretrained.load_source_model(verbose=False)
     model = reference_transfer_model(source)
@@ -128,7 +128,7 @@ def check_fine_tune(fine_tune, n_layers: int, *, seed: int = 0) -> None:
     old_optimizer = model.optimizer
     returned = fine_tune(model, n_layers)
     if returned is not None and returned is not model:
-        _fail("fine_tune must change the model it is given (and may return it), not build a new one")
+        fail("fine_tune must change the model it is given (and may return it), not build a new one")
     top = base.layers[-n_layers:]
     expected = {layer.name for layer in top if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)}
     trainable = {layer.name for layer in base.layers if layer.trainable and layer.trainable_weights}
@@ -138,13 +138,13 @@ def check_fine_tune(fine_tune, n_layers: int, *, seed: int = 0) -> None:
         if any(isinstance(base.get_layer(name), keras.layers.BatchNormalization) for name in extra):
             hint = ("keep BatchNormalization layers frozen (layer.trainable = False): "
                     "a frozen BN layer runs in inference mode, and fit overrides training=False")
-        _fail(f"with n = {n_layers}, layers with trainable weights should be {sorted(expected)}; "
+        fail(f"with n = {n_layers}, layers with trainable weights should be {sorted(expected)}; "
               f"not trainable but should be: {missing}; trainable but should not be: {extra}", hint)
     if model.optimizer is old_optimizer:
-        _fail("the model was not compiled again", "changing trainable takes effect at compile(): recompile after unfreezing")
+        fail("the model was not compiled again", "changing trainable takes effect at compile(): recompile after unfreezing")
     rate = _learning_rate(model)
     if not np.isclose(rate, warmup_lr / FINE_TUNE_FACTOR, rtol=1e-6):
-        _fail(f"fine-tuning learning rate {rate:g}, expected {warmup_lr / FINE_TUNE_FACTOR:g} "
+        fail(f"fine-tuning learning rate {rate:g}, expected {warmup_lr / FINE_TUNE_FACTOR:g} "
               f"(the warm-up rate {warmup_lr:g} divided by {FINE_TUNE_FACTOR:g})",
               "a large step would wreck the pretrained features")
 
@@ -155,10 +155,10 @@ def check_fine_tune(fine_tune, n_layers: int, *, seed: int = 0) -> None:
     for layer in base.layers:
         moved = any(not np.array_equal(b, a) for b, a in zip(before[layer.name], after[layer.name], strict=True))
         if layer.name in expected and not moved:
-            _fail(f"layer {layer.name!r} should learn during fine-tuning but did not change")
+            fail(f"layer {layer.name!r} should learn during fine-tuning but did not change")
         if layer.name not in expected and moved:
             what = "moving statistics" if isinstance(layer, keras.layers.BatchNormalization) else "weights"
-            _fail(f"the {what} of layer {layer.name!r} changed during a fine-tuning step; they must stay frozen")
+            fail(f"the {what} of layer {layer.name!r} changed during a fine-tuning step; they must stay frozen")
 
 
 def train_scratch(x, y, *, seed: int = 0):
@@ -191,6 +191,7 @@ def check_transfer_beats_scratch(build_transfer_model, fine_tune, *, target: flo
     CNN from scratch (:func:`train_scratch`) on the target task's 5 labels per class, both on
     data it loads, then requires test accuracy ≥ ``target`` and ≥ scratch + ``margin`` on the
     5,000 target test images."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     keras = _keras()
     from autograder.checks.training import training_seed
 
@@ -200,8 +201,8 @@ def check_transfer_beats_scratch(build_transfer_model, fine_tune, *, target: flo
     scratch = classification_accuracy(train_scratch(x, y), x_test, y_test)
     print(f"transfer {transfer:.4f}, from scratch {scratch:.4f} on {len(y_test):,} test images")
     if transfer < target:
-        _fail(f"transfer accuracy {transfer:.4f} is below the target {target:.2f}",
+        fail(f"transfer accuracy {transfer:.4f} is below the target {target:.2f}",
               "warm up the head on the frozen base first, then fine-tune with a 10x lower learning rate")
     if transfer < scratch + margin:
-        _fail(f"transfer accuracy {transfer:.4f} does not beat training from scratch ({scratch:.4f}) "
+        fail(f"transfer accuracy {transfer:.4f} does not beat training from scratch ({scratch:.4f}) "
               f"by {margin:.2f}", "did the base stay frozen during warm-up? a large step on it erases what it learned")
