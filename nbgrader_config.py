@@ -21,17 +21,20 @@ c.CourseDirectory.feedback_directory = "feedback"
 c.Execute.timeout = 120
 
 # nbgrader scores a test cell 0 when anything reaches stderr. TensorFlow/absl log lines and
-# Python warnings from the libraries are not the student's fault: drop them before grading.
-# A traceback is an `error` output, not stderr, so real failures are never hidden.
-c.IgnorePattern.enabled = True
-c.IgnorePattern.pattern = (
-    r"(^|\n)("
-    r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+: [IWEF] "  # TensorFlow C++ log
-    r"|[IWEF]\d{4} \d\d:\d\d:[\d.]+ +\d+ \S+:\d+\] "  # absl C++ log
-    r"|WARNING: All log messages before absl::InitializeLog"
-    r"|\S+\.py:\d+: \w*Warning: "  # warnings.warn from a library
-    r")"
-)
+# Python warnings from the libraries are not the student's fault: autograder/grader/stderr.py
+# removes those *lines* (nbgrader's IgnorePattern would drop a whole stderr output, the
+# student's own lines in it too), keeps the student's own, and notes in the feedback why a test
+# cell with stderr output scores 0. A traceback is an `error` output, never hidden.
+c.IgnorePattern.enabled = False
+c.Autograde.autograde_preprocessors = [
+    "nbgrader.preprocessors.Execute",
+    "autograder.grader.stderr.DropLibraryLogs",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
 
 # Every grading kernel loads autograder/integrity.py before the first cell: it snapshots the
 # checks, their references and comparison primitives and IPython's machinery, and before each
@@ -39,11 +42,19 @@ c.IgnorePattern.pattern = (
 c.Execute.extra_arguments = ["--ext=autograder.integrity"]
 
 # Feedback never shows a hidden test, whichever path writes it (generate_feedback, the
-# formgrader, release_feedback, python -m autograder grade): see autograder/grader/feedback.py.
+# formgrader, release_feedback, python -m autograder grade), and reads well offline: graded
+# cells named, messages wrapped, maths as MathML, figures static with alternative text. See
+# autograder/grader/feedback.py and its template feedback/course_feedback.html.j2.
+from autograder.grader.feedback import NBGRADER_TEMPLATES, TEMPLATES  # noqa: E402
+
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.grader.feedback.HideHiddenTests",
+    "autograder.grader.feedback.ReadableFeedback",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
+c.HTMLExporter.template_name = "feedback"  # nbgrader's, which the course's file extends
+c.HTMLExporter.template_file = "course_feedback.html.j2"
+c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

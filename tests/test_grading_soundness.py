@@ -11,9 +11,12 @@ For every chapter one `nbgrader autograde` run grades these students:
 * ``tampered``  — every bug planted *and* every test cell replaced by a passing print: nbgrader
   restores the test cells from the gradebook by checksum, so it scores what the bugs deserve;
 * ``noisy``     — the solution whose answer writes TensorFlow-style log lines to stderr from
-  inside a graded call: IgnorePattern keeps the full marks nbgrader would otherwise take away;
-* ``debug_print`` — the same with a student's own stderr line: that cell scores 0, as
-  nbgrader rules (the filter is specific to library logs).
+  inside a graded call: the library-log filter (autograder/grader/stderr.py) keeps the full
+  marks nbgrader would otherwise take away; and, where the chapter names a ``debug`` cell, a
+  second answer of the same notebook writes the student's own stderr line: that test cell
+  scores 0, as nbgrader rules, with a note saying why (one execution proves both);
+* ``debug_print`` — the student's own stderr line in a notebook of its own, for a chapter
+  without a ``debug`` cell.
 
 Each chapter is a class, so pytest-xdist (--dist loadscope) grades chapters in parallel; a
 chapter with many bugs splits them into shards (`PlantedBugs` classes) graded side by side.
@@ -71,10 +74,19 @@ def bug_students(chapter, shard, together):
 
 # Other test cells whose check calls the noisy function (a threshold check trains with the
 # student's functions): the student's stderr line zeros them too, by the same nbgrader rule.
-NOISY_CALLERS = {"fine_tune": ("test_transfer_accuracy",)}
+NOISY_CALLERS = {"fine_tune": ("test_transfer_accuracy",), "transfer_model": ("test_transfer_accuracy",)}
 
 
-def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True, together=False):
+DEBUG_LINE = "import sys\nsys.stderr.write('my debug output\\n')"
+
+
+def debug_scores(solution, cell: str, test: str) -> dict[str, float]:
+    """Expected scores when answer ``cell`` writes to stderr: its test cell (and the cells
+    whose check calls it) 0, the rest full marks."""
+    return {**samples.expected_scores(solution, []), **dict.fromkeys((test, *NOISY_CALLERS.get(cell, ())), 0.0)}
+
+
+def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True, together=False, debug=None):
     """Grade the core students (if `core`) and the planted-bug students of `shard`."""
     root = tmp_path_factory.mktemp(chapter)
     grading.make_course(root, [chapter])
@@ -86,13 +98,15 @@ def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True, toget
             "perfect": samples.perfect_student(chapter),
             "untouched": samples.untouched_student(chapter),
             "tampered": (samples.tamper_tests(all_bugs), all_bugs_expected),
-            "noisy": (noisy(solution, noisy_cell), samples.expected_scores(solution, [])),
-            "debug_print": (
-                noisy(solution, noisy_cell, "import sys\nsys.stderr.write('my debug output\\n')"),
-                {**samples.expected_scores(solution, []),
-                 **dict.fromkeys((f"test_{noisy_cell}", *NOISY_CALLERS.get(noisy_cell, ())), 0.0)},
-            ),
         }
+        if debug:
+            debug_cell, debug_test = debug
+            students["noisy"] = (noisy(noisy(solution, noisy_cell), debug_cell, DEBUG_LINE),
+                                 debug_scores(solution, debug_cell, debug_test))
+        else:
+            students["noisy"] = (noisy(solution, noisy_cell), samples.expected_scores(solution, []))
+            students["debug_print"] = (noisy(solution, noisy_cell, DEBUG_LINE),
+                                       debug_scores(solution, noisy_cell, f"test_{noisy_cell}"))
     for student, (_, submission) in bug_students(chapter, shard, together).items():
         students[student] = submission
     for student, (nb, _) in students.items():
@@ -111,11 +125,12 @@ class PlantedBugs:
     shard = (0, 1)
     core = False
     together = False  # plant the shard's bugs in as few submissions as their cells allow
+    debug = None  # (answer cell, its test cell) that writes the student's own stderr line
 
     @pytest.fixture(scope="class")
     def graded(self, tmp_path_factory):
         return grade_chapter(
-            tmp_path_factory, self.chapter, self.noisy_cell, self.shard, self.core, self.together
+            tmp_path_factory, self.chapter, self.noisy_cell, self.shard, self.core, self.together, self.debug
         )
 
     def test_each_planted_bug_loses_exactly_its_cell(self, graded):
@@ -157,36 +172,46 @@ class SoundnessSuite(PlantedBugs):
     def test_library_log_lines_on_stderr_do_not_cost_points(self, graded):
         root, got, want = graded
         assert got["noisy"] == want["noisy"]
+        assert got["noisy"][f"test_{self.noisy_cell}"] > 0
         graded_nb = samples.read_notebook(grading.notebook_path(root / "autograded", "noisy", self.chapter))
         stderr = [o for c in graded_nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
         assert not any("oneDNN" in o["text"] for o in stderr)
 
     def test_other_stderr_output_still_scores_zero(self, graded):
         # nbgrader's own rule, kept: the filter above is specific to library log lines.
-        _, got, want = graded
-        assert got["debug_print"] == want["debug_print"]
-        assert got["debug_print"][f"test_{self.noisy_cell}"] == 0.0
+        root, got, want = graded
+        student, test = ("noisy", self.debug[1]) if self.debug else ("debug_print", f"test_{self.noisy_cell}")
+        assert got[student] == want[student]
+        assert got[student][test] == 0.0
+        graded_nb = samples.read_notebook(grading.notebook_path(root / "autograded", student, self.chapter))
+        outputs = samples.find_cell(graded_nb, test).outputs
+        assert any("my debug output" in o.get("text", "") for o in outputs)  # the student sees it
+        assert any("scores 0 because something was written to stderr" in o.get("text", "") for o in outputs)
 
 
 class TestChapter00(SoundnessSuite):
     chapter = "00_setup"
     noisy_cell = "environment_facts"
+    debug = ("seeded_kernel", "test_seeded_kernel")
 
 
 class TestChapter01(SoundnessSuite):
     chapter = "01_tensors"
     noisy_cell = "one_hot"
+    debug = ("stable_softmax", "test_stable_softmax")
 
 
 class TestChapter02(SoundnessSuite):
     chapter = "02_activations"
     noisy_cell = "softmax"
+    debug = ("gelu", "test_gelu")
 
 
 class TestChapter03(SoundnessSuite):
     chapter = "03_optimizers"
     noisy_cell = "schedules"
     shard = (0, 2)
+    debug = ("focal", "test_focal")
 
 
 class TestChapter03MoreBugs(PlantedBugs):
@@ -199,6 +224,7 @@ class TestChapter04(SoundnessSuite):
     noisy_cell = "penalties"
     shard = (0, 2)
     together = True
+    debug = ("dropout", "test_dropout")
 
 
 class TestChapter04MoreBugs(PlantedBugs):
@@ -212,6 +238,7 @@ class TestChapter05(SoundnessSuite):
     noisy_cell = "swap_delete"
     shard = (0, 2)
     together = True
+    debug = ("augmenter", "test_augmenter")
 
 
 class TestChapter05MoreBugs(PlantedBugs):
@@ -225,6 +252,7 @@ class TestChapter06(SoundnessSuite):
     noisy_cell = "sequential"
     shard = (0, 2)
     together = True
+    debug = ("functional", "test_functional")
 
 
 class TestChapter06MoreBugs(PlantedBugs):
@@ -250,12 +278,14 @@ class TestChapter08(SoundnessSuite):
     chapter = "08_transfer_learning"
     noisy_cell = "fine_tune"
     together = True
+    debug = ("transfer_model", "test_transfer_model")
 
 
 class TestChapter09(SoundnessSuite):
     chapter = "09_mixed_precision"
     noisy_cell = "scaled_gradients"
     together = True
+    debug = ("mixed_model", "test_mixed_model")
 
 
 def test_every_chapter_has_a_soundness_suite_and_every_bug_a_shard():

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from autograder.grader import grading
+from autograder.grader import grading, stderr
 
 # Lines TensorFlow/absl/Python write to stderr, which must not zero a test cell.
 LIBRARY_LOG_LINES = [
@@ -18,7 +18,11 @@ LIBRARY_LOG_LINES = [
     "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     "/x/site-packages/keras/src/layers/core/dense.py:93: UserWarning: Do not pass an `input_shape`",
 ]
-STUDENT_LINES = ["my debug output", "Traceback (most recent call last):", "0.5"]
+STUDENT_LINES = [
+    "my debug output", "Traceback (most recent call last):", "0.5",
+    # a warning from the student's own cell file (IPython names it /tmp/ipykernel_PID/N.py)
+    "/tmp/ipykernel_4242/1234567.py:3: UserWarning: learning rate looks large",
+]
 
 
 def notebooks(repo):
@@ -77,14 +81,34 @@ def test_config_maps_folders_and_sets_a_timeout(nbgrader_config):
 
 
 @pytest.mark.parametrize("line", LIBRARY_LOG_LINES)
-def test_ignore_pattern_drops_library_log_lines(nbgrader_config, line):
-    assert nbgrader_config.IgnorePattern.enabled
-    assert re.search(nbgrader_config.IgnorePattern.pattern, f"some text\n{line}\nmore")
+def test_library_log_lines_are_removed_line_by_line(nbgrader_config, line):
+    assert nbgrader_config.IgnorePattern.enabled is False  # it drops whole outputs
+    assert "autograder.grader.stderr.DropLibraryLogs" in nbgrader_config.Autograde.autograde_preprocessors
+    text = f"mine before\n{line}\n  warnings.warn(...)\nmine after\n"
+    kept = stderr.library_lines_removed(text)
+    assert "mine before" in kept and "mine after" in kept and line not in kept
+    if "Warning: " in line:
+        assert "warnings.warn(...)" not in kept  # the source line printed under a warning
 
 
 @pytest.mark.parametrize("line", STUDENT_LINES)
-def test_ignore_pattern_keeps_other_stderr(nbgrader_config, line):
-    assert not re.search(nbgrader_config.IgnorePattern.pattern, line)
+def test_other_stderr_is_kept(line):
+    assert stderr.library_lines_removed(f"{line}\n") == f"{line}\n"
+
+
+def test_a_test_cell_zeroed_by_stderr_says_why():
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("check()", metadata={"nbgrader": {"grade": True, "grade_id": "t"}})
+    cell.outputs = [nbformat.v4.new_output("stream", name="stderr", text=LIBRARY_LOG_LINES[1] + "\nmy debug\n")]
+    cell, _ = stderr.DropLibraryLogs().preprocess_cell(cell, {}, 0)
+    assert [o.name for o in cell.outputs] == ["stderr", "stdout"]
+    assert cell.outputs[0].text == "my debug\n"
+    assert "scores 0 because something was written to stderr" in cell.outputs[1].text
+    quiet = nbformat.v4.new_code_cell("check()", metadata={"nbgrader": {"grade": True, "grade_id": "t"}})
+    quiet.outputs = [nbformat.v4.new_output("stream", name="stderr", text=LIBRARY_LOG_LINES[0] + "\n")]
+    quiet, _ = stderr.DropLibraryLogs().preprocess_cell(quiet, {}, 0)
+    assert quiet.outputs == []
 
 
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_command(repo):
