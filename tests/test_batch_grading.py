@@ -11,6 +11,7 @@ Classes are separate xdist groups (``--dist loadscope``), so they run side by si
 from __future__ import annotations
 
 import copy
+import csv
 import datetime as dt
 import html
 import io
@@ -128,8 +129,15 @@ class TestIntake:
         assert status == sandbox.CORRUPT and "cannot be read as a notebook" in reason
         _, status, reason = intake.inspect({f"{CHAPTER}.ipynb": b'{"cells": "not a list"}'}, refs)
         assert status == sandbox.CORRUPT
-        _, status, reason = intake.inspect({"my_work.ipynb": b"{}"}, refs)
+        _, status, reason = intake.inspect({"my_work.ipynb": b"{}", "draft.ipynb": b"{}"}, refs)
         assert status == sandbox.MISSING and "my_work.ipynb" in reason
+
+    def test_the_only_notebook_under_another_name_is_graded_and_flagged(self, released):
+        refs = intake.reference_cells(intake.load_course(released), CHAPTER)
+        data = nbformat.writes(samples.solution_notebook(CHAPTER)).encode()
+        files, status, reason = intake.inspect({"Bob_final.ipynb": data}, refs)
+        assert status == sandbox.RENAMED and "graded Bob_final.ipynb as 00_setup.ipynb" in reason
+        assert files == {f"{CHAPTER}.ipynb": data}
 
     def test_feedback_sanitizer_cuts_hidden_tests_and_tracebacks(self):
         nb = samples.solution_notebook(CHAPTER)
@@ -218,9 +226,10 @@ FAULTY = {  # student -> (status, what the reason says)
     "duplicated": (sandbox.TAMPERED, "appears 2 times"),
     "edited": (sandbox.TAMPERED, "was edited"),
     "missing": (sandbox.MISSING, "no 00_setup.ipynb"),
+    "renamed": (sandbox.RENAMED, "graded Bob_final.ipynb as 00_setup.ipynb"),
 }
 SCORES = {"good1": FULL, "good2": FULL, "buggy": 1, "loop": FULL, "sysexit": FULL, "deleted": FULL,
-          "duplicated": FULL, "edited": FULL}  # everyone else 0
+          "duplicated": FULL, "edited": FULL, "renamed": FULL}  # everyone else 0
 
 
 def faulty_class(root: Path) -> None:
@@ -240,6 +249,8 @@ def faulty_class(root: Path) -> None:
     grading.submit(root, "duplicated", CHAPTER, duplicated(solution, "test_environment_facts"))
     grading.submit(root, "edited", CHAPTER, samples.tamper_tests(solution))
     submit_bytes(root, "missing", "my_homework.ipynb", nbformat.writes(solution).encode())
+    submit_bytes(root, "missing", "old_draft.ipynb", nbformat.writes(solution).encode())  # which one?
+    submit_bytes(root, "renamed", "Bob_final.ipynb", nbformat.writes(solution).encode())
 
 
 class TestFaultySubmissions:
@@ -277,6 +288,21 @@ class TestFaultySubmissions:
         summary = (out / "summary.txt").read_text()
         assert "out of memory            1" in summary and "hog: out of memory" in summary
 
+    def test_reports_give_every_cell_and_the_class_per_cell(self, graded):
+        root, _ = graded
+        out = root / "grading" / CHAPTER
+        with open(out / "report.csv", newline="") as f:
+            table = {r["student"]: r for r in csv.DictReader(f)}
+        assert float(table["buggy"]["test_seeded_kernel"]) == 0.0
+        assert float(table["buggy"]["test_environment_facts"]) > 0
+        assert table["missing"]["test_seeded_kernel"] == ""  # never ran: no score, not a zero pretending
+        with open(out / "cells.csv", newline="") as f:
+            cells = {r["cell"]: r for r in csv.DictReader(f)}
+        seeded = cells["test_seeded_kernel"]
+        assert int(seeded["passed"]) < int(seeded["graded"])
+        assert seeded["most_frequent_failure"].startswith("AssertionError: ")  # the buggy student's first line
+        assert "per cell (passed/graded, most frequent failure):" in (out / "summary.txt").read_text()
+
     def test_feedback_shows_failure_messages_but_no_hidden_tests(self, graded):
         root, _ = graded
         autograded = nbformat.read(root / "autograded" / "buggy" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
@@ -287,6 +313,15 @@ class TestFaultySubmissions:
         assert "123456" in samples.find_cell(autograded, "test_seeded_kernel").source  # hidden test ran ...
         assert "123456" not in page and "HIDDEN TESTS" not in page  # ... and is not shown
         assert (root / "feedback" / "good1" / CHAPTER / f"{CHAPTER}.html").is_file()
+
+    def test_every_submission_gets_feedback_even_one_that_never_ran(self, graded):
+        root, _ = graded
+        for student in FAULTY:
+            assert (root / "feedback" / student / CHAPTER / f"{CHAPTER}.html").is_file(), student
+        for student, words in (("missing", "Submit the notebook under its original name"),
+                               ("corrupt", "not a readable notebook")):
+            page = (root / "feedback" / student / CHAPTER / f"{CHAPTER}.html").read_text()
+            assert "not graded" in page and words in page and "What to do" in page
 
     def test_a_rerun_grades_nothing_again_and_duplicates_nothing(self, graded):
         root, first = graded
@@ -460,3 +495,22 @@ class TestProgress:
         progress.start(2)
         progress.update(self.ROW)
         assert stream.getvalue() == "[1/2] 00_setup ann: kernel died 0/2 (1.5 s) done=1 failed=1\n"
+
+
+def test_lms_exports_have_canvas_and_gradescope_layouts(tmp_path):
+    grades = [
+        {"student": "ada", "chapter": "00_setup", "score": 3.0, "max_score": 3.0},
+        {"student": "ada", "chapter": "01_tensors", "score": 7.5, "max_score": 12.0},
+        {"student": "bob", "chapter": "00_setup", "score": 1.0, "max_score": 3.0},
+    ]
+    paths = report.write_lms_exports(tmp_path, grades)
+    with open(paths["canvas"], newline="") as f:
+        canvas = list(csv.reader(f))
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "00_setup", "01_tensors"]
+    assert canvas[1][0].strip() == "Points Possible" and canvas[1][5:] == ["3", "12"]
+    assert canvas[2] == ["ada", "", "", "ada", "", "3", "7.5"]
+    assert canvas[3] == ["bob", "", "", "bob", "", "1", ""]  # not submitted: blank, not 0
+    with open(paths["gradescope"], newline="") as f:
+        gradescope = list(csv.DictReader(f))
+    assert [r["SID"] for r in gradescope] == ["ada", "bob"]
+    assert gradescope[0]["Total Score"] == "10.5" and gradescope[1]["01_tensors"] == ""

@@ -204,6 +204,42 @@ def save_scores(db_url: str, outcome: Outcome) -> tuple[float, float, float]:
         return float(submission.score), float(submission.max_score), float(penalty)
 
 
+def cell_results(outcome: Outcome) -> dict[str, dict]:
+    """Per graded cell of the submission: ``{"score", "points", "failure"}``, the failure being
+    the first line of what made the cell lose points (the error's message, or "stderr output")
+    as the autograded notebook shows it; "" when it scored, or when nothing was run."""
+    import nbformat
+
+    scores = {gid: score for nb in outcome.notebooks.values() for gid, (score, _) in nb["grades"].items()}
+    results: dict[str, dict] = {}
+    for rel, data in sorted(outcome.autograded.items()):
+        if not rel.endswith(".ipynb") or "/" in rel:
+            continue
+        try:
+            nb = nbformat.reads(data.decode("utf-8"), as_version=4)
+        except Exception:  # an unreadable autograded copy: scores only
+            continue
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader", {})
+            if not meta.get("grade"):
+                continue
+            gid = meta["grade_id"]
+            failure = ""
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    first = (output.get("evalue", "").strip().splitlines() or [""])[0]
+                    failure = f"{output.get('ename', 'Error')}: {first}".strip()
+                    break
+                if output.get("name") == "stderr" and not failure:
+                    failure = "stderr output"
+            score = scores.get(gid)
+            results[gid] = {"score": score, "points": float(meta.get("points", 0)),
+                            "failure": failure if score is not None and score < float(meta.get("points", 0)) else ""}
+    for gid, score in scores.items():
+        results.setdefault(gid, {"score": score, "points": None, "failure": ""})
+    return results
+
+
 def record(course: intake.Course, sub: intake.Submission, outcome: Outcome, where: str) -> dict:
     """Write one outcome (files, gradebook, journal, in that order) and return its report row."""
     replace_dir(course.autograded / sub.student / sub.assignment, outcome.autograded)
@@ -222,6 +258,7 @@ def record(course: intake.Course, sub: intake.Submission, outcome: Outcome, wher
         "graded_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "where": where,
         "flags": "; ".join(outcome.flags),
+        "cells": cell_results(outcome),
     }
     append_journal(state_dir(course, sub.assignment) / JOURNAL, entry)
     return entry
@@ -341,8 +378,11 @@ def grade_assignment(
     if feedback:
         from autograder.grader import feedback as fb
 
-        fb.write_feedback(course, assignment, [r["student"] for r in ordered if (
-            course.autograded / r["student"] / assignment).is_dir()])
+        graded = [r["student"] for r in ordered if (course.autograded / r["student"] / assignment).is_dir()]
+        fb.write_feedback(course, assignment, graded)
+        notebooks = sorted(p.stem for p in (course.source / assignment).glob("*.ipynb"))
+        fb.write_not_graded(course, assignment, [r for r in ordered if r["status"] != sandbox.GRADED or
+                                                 r["student"] not in graded], notebooks)
     result = BatchResult(assignment, ordered, len(todo), time.monotonic() - start, out_dir)
     report.write_reports(out_dir, ordered, limits=asdict(limits), seconds=result.seconds, where=where,
                          isolation=isolation_note)

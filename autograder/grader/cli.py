@@ -72,6 +72,8 @@ def cmd_grade(args) -> int:
     rows = grading.gradebook_rows(root)
     print(grading.format_table(rows, ["chapter", "student", "score", "max_score"]))
     print(f"grades exported to {args.export}")
+    lms = report.write_lms_exports(root / "grading" / "exports", rows)
+    print(f"for an LMS: {lms['canvas']} (Canvas), {lms['gradescope']} (Gradescope)")
     if retry:
         print(f"{len(retry)} submission(s) not graded because a worker died: run the command again", file=sys.stderr)
         return EXIT_FAILED

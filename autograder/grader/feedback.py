@@ -33,7 +33,9 @@ BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 REDACTED = "[hidden test line removed]"
 PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "autograder.grader.feedback.HideHiddenTests",
-                 "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
+                 "autograder.grader.feedback.ReadableFeedback", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
+TEMPLATES = Path(__file__).parent / "templates"  # feedback/course_feedback.html.j2 extends nbgrader's feedback/
+NBGRADER_TEMPLATES = Path(__import__("nbgrader").__file__).parent / "server_extensions" / "formgrader" / "templates"
 
 
 def hidden_lines(nb, min_length: int = 12) -> set[str]:
@@ -102,9 +104,137 @@ class HideHiddenTests(NbGraderPreprocessor):
         return sanitize(nb), resources
 
 
+# --- a page a student can read ----------------------------------------------------------------
+
+EXERCISE = re.compile(r"^#+\s*(Exercise[^\n]*)", re.MULTILINE)
+MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$", re.DOTALL)
+PLOTLY = "application/vnd.plotly.v1+json"
+
+
+def cell_titles(nb) -> dict[str, str]:
+    """grade_id -> what the graded cell checks, from the closest "Exercise" heading above it
+    ("Exercise 3 — inverted dropout"); the grade_id where there is none."""
+    titles, current = {}, None
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            found = EXERCISE.findall(cell.source)
+            if found:
+                current = re.sub(r"\s*\(\d+(\.\d+)? points?\)", "", found[-1]).strip()
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            titles[meta["grade_id"]] = current or meta["grade_id"]
+    return titles
+
+
+def math_to_mathml(markdown: str) -> str:
+    """``$...$`` and ``$$...$$`` in a markdown text replaced by MathML (rendered by the browser
+    itself, offline); a formula latex2mathml cannot read is left as LaTeX in ``<code>``."""
+    from latex2mathml.converter import convert
+
+    def replace(match):
+        display, inline = match.group(1), match.group(2)
+        latex = display if display is not None else inline
+        try:
+            return convert(latex.strip(), display="block" if display is not None else "inline")
+        except Exception:
+            return f"<code>{latex}</code>"
+
+    return MATH.sub(replace, markdown)
+
+
+def plotly_array(value):
+    """A plotly trace's data as a list or array: plotly 6+ writes NumPy arrays as
+    ``{"bdata": base64, "dtype": "f4", "shape": "..."}``."""
+    import base64
+
+    import numpy as np
+
+    if isinstance(value, dict) and "bdata" in value:
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value.get("dtype", "f8"))
+        shape = value.get("shape")
+        if shape:
+            array = array.reshape([int(n) for n in str(shape).split(",")])
+        return array
+    return value
+
+
+def plotly_png(figure: dict) -> str:
+    """A static PNG (base64) of a plotly figure's visible scatter traces, drawn with matplotlib:
+    the feedback page has no JavaScript, and this course's interactive figures are line plots."""
+    import base64
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for trace in figure.get("data", []):
+        if trace.get("visible", True) is not True or "x" not in trace or "y" not in trace:
+            continue
+        style = "--" if trace.get("line", {}).get("dash") == "dash" else "-"
+        ax.plot(plotly_array(trace["x"]), plotly_array(trace["y"]), style, label=trace.get("name"))
+    title = figure.get("layout", {}).get("title", {})
+    ax.set_title(title.get("text", "") if isinstance(title, dict) else str(title))
+    if ax.lines:
+        ax.legend(fontsize=8)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def make_readable(nb):
+    """``nb`` (changed in place and returned) for the feedback page: graded cells titled, maths
+    as MathML, plotly figures as static images, every image with alternative text."""
+    titles = cell_titles(nb)
+    figure = 0
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade"):
+            cell.metadata["autograder"] = {"title": titles[meta["grade_id"]]}
+        if cell.cell_type == "markdown":
+            cell.source = math_to_mathml(cell.source)
+            continue
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if PLOTLY in data:
+                try:
+                    png = plotly_png(data[PLOTLY])
+                except Exception:  # a figure we cannot draw: say so rather than show nothing
+                    output["data"] = {"text/plain": "(an interactive plotly figure: open the notebook to see it)"}
+                    continue
+                output["data"] = {"image/png": png, "text/plain": "a static image of an interactive figure"}
+                output.setdefault("metadata", {})["alt"] = "static image of the interactive plotly figure above"
+            if "image/png" in output.get("data", {}) or "image/jpeg" in output.get("data", {}):
+                figure += 1
+                source = (cell.source.strip().splitlines() or [""])[0][:60]
+                output.setdefault("metadata", {}).setdefault(
+                    "alt", f"figure {figure} of the notebook, drawn by the cell starting {source!r}")
+    return nb
+
+
+class ReadableFeedback(NbGraderPreprocessor):
+    """nbgrader preprocessor for ``GenerateFeedback``: :func:`make_readable` each notebook (the
+    course's ``course_feedback`` template shows the titles and keeps the page offline)."""
+
+    enabled = Bool(True).tag(config=True)
+
+    def preprocess(self, nb, resources):
+        return make_readable(nb), resources
+
+
 def feedback_args() -> list[str]:
-    """``nbgrader generate_feedback`` options naming this module's preprocessor chain."""
-    return [f"--GenerateFeedback.preprocessors={name}" for name in PREPROCESSORS]
+    """``nbgrader generate_feedback`` options naming this module's preprocessor chain and the
+    course's template."""
+    return [
+        *(f"--GenerateFeedback.preprocessors={name}" for name in PREPROCESSORS),
+        "--HTMLExporter.template_name=feedback",
+        "--HTMLExporter.template_file=course_feedback.html.j2",
+        f"--HTMLExporter.extra_template_basedirs={TEMPLATES}",
+        f"--HTMLExporter.extra_template_basedirs={NBGRADER_TEMPLATES}",
+    ]
 
 
 def write_feedback(course, assignment: str, students: list[str]) -> Path:
@@ -113,3 +243,57 @@ def write_feedback(course, assignment: str, students: list[str]) -> Path:
     if students:
         grading.run_nbgrader(["generate_feedback", assignment, "--force", *feedback_args()], course.root)
     return course.feedback
+
+
+# --- submissions that never ran ----------------------------------------------------------------
+
+ADVICE = {
+    "missing notebook": "Submit the notebook under its original name in the assignment's folder.",
+    "corrupt notebook": "The file is not a readable notebook. Open it in JupyterLab to check it (or restore a "
+    "checkpoint: File > Revert Notebook to Checkpoint), save it, and submit it again.",
+    "timed out": "The notebook did not finish in time. Look for a loop that never ends or training far longer than "
+    "the exercise asks; Kernel > Restart Kernel and Run All Cells should finish in a few minutes.",
+    "out of memory": "The notebook used more memory than a submission may. Look for a very large array or a "
+    "dataset loaded many times; Restart Kernel and Run All Cells and watch the memory.",
+    "kernel died": "The Python kernel stopped while running your notebook (os._exit, a crash in a library, or code "
+    "that kills its own process). Run Restart Kernel and Run All Cells and fix the cell where it stops.",
+    "worker died": "Grading was interrupted on the grader's side: nothing is wrong with your notebook; it will be "
+    "graded again.",
+}
+
+
+def not_graded_page(notebook: str, status: str, reason: str) -> str:
+    """A feedback page for a submission no kernel graded: what happened, 0 points, what to do."""
+    import html
+
+    advice = ADVICE.get(status, "Ask your instructor.")
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>{html.escape(notebook)}: feedback</title>
+<style>body {{ font-family: sans-serif; max-width: 48em; margin: 2em auto; line-height: 1.5; }}
+.status {{ color: #a94442; }} pre {{ white-space: pre-wrap; overflow-wrap: anywhere; }}</style></head>
+<body><main>
+<h1>{html.escape(notebook)}: not graded</h1>
+<p class="status"><strong>{html.escape(status)}</strong>: your notebook was not run, so every graded cell
+scores 0 for this submission.</p>
+<p>What the grader found:</p>
+<pre>{html.escape(reason or status)}</pre>
+<p><strong>What to do:</strong> {html.escape(advice)}</p>
+</main></body></html>
+"""
+
+
+def write_not_graded(course, assignment: str, rows: list[dict], notebooks: list[str]) -> list[Path]:
+    """A `not_graded_page` for every notebook of every row whose feedback nbgrader did not write
+    (nothing was run: missing, corrupt, timed out, out of memory, kernel died)."""
+    written = []
+    for row in rows:
+        folder = Path(course.feedback) / row["student"] / assignment
+        for name in notebooks:
+            page = folder / f"{name}.html"
+            if page.exists():
+                continue
+            folder.mkdir(parents=True, exist_ok=True)
+            page.write_text(not_graded_page(name, row["status"], row.get("reason", "")))
+            written.append(page)
+    return written

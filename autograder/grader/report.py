@@ -2,10 +2,14 @@
 readable summary per assignment (``grading/ASSIGNMENT/report.{csv,json}``, ``summary.txt``).
 
 One row per student: score, max score, late penalty, status (see ``sandbox.STATUSES``), the
-reason in words, seconds of grading, peak memory of nbgrader and its kernel (MB), and the
-flags of intake's read of the answer cells (code that reaches into the grader, the libraries'
-internals, files or the network: graded all the same, listed under "needs a look"). The
-summary's second line says how the kernels were isolated, or plainly that they were not.
+reason in words, seconds of grading, peak memory of nbgrader and its kernel (MB), the flags of
+intake's read of the answer cells (code that reaches into the grader, the libraries'
+internals, files or the network: graded all the same, listed under "needs a look"), then one
+column per graded cell with its score. The summary's second line says how the kernels were
+isolated, or plainly that they were not; ``cells.csv`` and the summary's last part give the
+class per cell: how many scored full points, and the most frequent first line of a failure.
+
+`write_lms_exports` writes the whole gradebook in the CSV layouts Canvas and Gradescope import.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ class Progress:
 
     def update(self, row: dict) -> None:
         self.done += 1
-        self.failed += row["status"] not in (sandbox.GRADED, sandbox.TAMPERED)
+        self.failed += row["status"] not in (sandbox.GRADED, sandbox.TAMPERED, sandbox.RENAMED)
         if self.quiet:
             return
         if self.bar is not None:
@@ -84,15 +88,84 @@ def summary(rows: list[dict], *, seconds: float, where: str, isolation: str = ""
     return "\n".join(lines)
 
 
+def cell_summary(rows: list[dict]) -> list[dict]:
+    """Per graded cell, over the submissions that ran: points, how many were graded, how many
+    scored full points, the pass rate, and the most frequent first failure line (with count)."""
+    cells: dict[str, dict] = {}
+    for row in rows:
+        for gid, cell in (row.get("cells") or {}).items():
+            if cell.get("score") is None:
+                continue
+            entry = cells.setdefault(gid, {"cell": gid, "points": cell.get("points"), "graded": 0, "passed": 0,
+                                           "failures": Counter()})
+            entry["graded"] += 1
+            entry["passed"] += cell["points"] is not None and cell["score"] >= cell["points"]
+            if cell.get("failure"):
+                entry["failures"][cell["failure"]] += 1
+    out = []
+    for entry in cells.values():
+        failures = entry.pop("failures")
+        common, count = failures.most_common(1)[0] if failures else ("", 0)
+        out.append({**entry, "pass_rate": round(entry["passed"] / entry["graded"], 3) if entry["graded"] else 0.0,
+                    "most_frequent_failure": common, "failure_count": count})
+    return out
+
+
 def write_reports(out_dir: Path, rows: list[dict], *, limits: dict, seconds: float, where: str,
                   isolation: str = "") -> None:
     """``report.csv``, ``report.json`` and ``summary.txt`` in ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    cell_ids = list(dict.fromkeys(gid for r in rows for gid in (r.get("cells") or {})))
     with open(out_dir / "report.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=COLUMNS, extrasaction="ignore")
+        writer = csv.DictWriter(f, fieldnames=COLUMNS + cell_ids, extrasaction="ignore")
         writer.writeheader()
-        writer.writerows(rows)
+        for r in rows:
+            cells = r.get("cells") or {}
+            writer.writerow({**r, **{gid: "" if cells.get(gid, {}).get("score") is None else cells[gid]["score"]
+                                     for gid in cell_ids}})
+    per_cell = cell_summary(rows)
+    with open(out_dir / "cells.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["cell", "points", "graded", "passed", "pass_rate",
+                                               "most_frequent_failure", "failure_count"])
+        writer.writeheader()
+        writer.writerows(per_cell)
     (out_dir / "report.json").write_text(json.dumps(
         {"seconds": round(seconds, 2), "where": where, "isolation": isolation, "limits": limits,
          "submissions": rows}, indent=1))
-    (out_dir / "summary.txt").write_text(summary(rows, seconds=seconds, where=where, isolation=isolation) + "\n")
+    text = summary(rows, seconds=seconds, where=where, isolation=isolation)
+    if per_cell:
+        text += "\nper cell (passed/graded, most frequent failure):"
+        for c in per_cell:
+            why = f" -- {c['failure_count']}x {c['most_frequent_failure'][:80]}" if c["failure_count"] else ""
+            text += f"\n  {c['cell']:<28} {c['passed']}/{c['graded']}{why}"
+    (out_dir / "summary.txt").write_text(text + "\n")
+
+
+def write_lms_exports(out_dir: Path, grades: list[dict]) -> dict[str, Path]:
+    """The gradebook (rows of ``student, chapter, score, max_score``) as CSV files an LMS
+    imports, in ``out_dir``: ``canvas.csv`` (Canvas's gradebook import: Student, ID, SIS User ID,
+    SIS Login ID, Section, one column per assignment, a "Points Possible" row first) and
+    ``gradescope.csv`` (Name, SID, Email, one column per assignment, Total Score). The
+    nbgrader student id goes in Canvas's "SIS Login ID" and Gradescope's "SID": match your
+    nbgrader ids to them (docs/instructor.md)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    chapters = sorted({g["chapter"] for g in grades})
+    students = sorted({g["student"] for g in grades})
+    score = {(g["student"], g["chapter"]): g["score"] for g in grades}
+    possible = {g["chapter"]: g["max_score"] for g in grades}
+    paths = {"canvas": out_dir / "canvas.csv", "gradescope": out_dir / "gradescope.csv"}
+    with open(paths["canvas"], "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", *chapters])
+        writer.writerow(["    Points Possible", "", "", "", "", *(f"{possible[c]:g}" for c in chapters)])
+        for student in students:
+            writer.writerow([student, "", "", student, "",
+                             *(f"{score[(student, c)]:g}" if (student, c) in score else "" for c in chapters)])
+    with open(paths["gradescope"], "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["Name", "SID", "Email", *chapters, "Total Score"])
+        for student in students:
+            mine = [score.get((student, c)) for c in chapters]
+            writer.writerow([student, student, "", *("" if s is None else f"{s:g}" for s in mine),
+                             f"{sum(s for s in mine if s is not None):g}"])
+    return paths

@@ -45,9 +45,10 @@ OUT_OF_MEMORY = "out of memory"
 KERNEL_DIED = "kernel died"
 CORRUPT = "corrupt notebook"
 TAMPERED = "tampered cells restored"
+RENAMED = "renamed notebook graded"  # the folder's only notebook, under another name
 MISSING = "missing notebook"
 WORKER_DIED = "worker died"  # the grading process itself was killed: graded again on re-run
-STATUSES = (GRADED, TIMED_OUT, OUT_OF_MEMORY, KERNEL_DIED, CORRUPT, TAMPERED, MISSING, WORKER_DIED)
+STATUSES = (GRADED, TIMED_OUT, OUT_OF_MEMORY, KERNEL_DIED, CORRUPT, TAMPERED, RENAMED, MISSING, WORKER_DIED)
 
 POLL_SECONDS = 0.1
 # Environment variables a grading kernel may inherit; everything else is dropped.
