@@ -10,9 +10,8 @@ At a kink the derivative is a convention; the checks expect TensorFlow's registe
 (the notebook prints them): relu'(0) = 0, leaky_relu'(0) = negative_slope, elu'(0) = alpha,
 selu'(0) = scale = 1.0507...
 
-Tolerances (measured; docs/tolerances.md): float32 rtol 1e-5, atol 1e-5; float64 rtol 1e-7,
-atol 1e-8 (analytic NumPy vs tape differ by up to 5.6e-9 there: the derivative of Keras's
-tanh-approximate gelu at x = -0.75).
+Tolerances: the profiles ``activation_float32`` and ``activation_float64`` of
+`autograder.checks.tolerances` (docs/tolerances.md says why).
 """
 
 from __future__ import annotations
@@ -22,8 +21,7 @@ import numpy as np
 from autograder.checks.arrays import check_array, relative_error, to_numpy
 from autograder.checks.failure import fail
 from autograder.checks.gradients import reference_gradient
-
-TOLERANCE = {"float32": {"rtol": 1e-5, "atol": 1e-5}, "float64": {"rtol": 1e-7, "atol": 1e-8}}
+from autograder.checks.tolerances import tolerance
 
 GRID = np.unique(
     np.concatenate([np.linspace(-6.0, 6.0, 49), [-1000.0, -100.0, -30.0, -1e-3, 0.0, 1e-3, 30.0, 100.0, 1000.0]])
@@ -101,11 +99,11 @@ def check_activation(fn, grad_fn, name: str, x=None, **params) -> None:
         dtype = xs.dtype.name
         expected = reference(tf.constant(xs), **params).numpy()
         found = call_strict(fn, xs.copy(), name=f"{label} value", hint=value_hint, **params)
-        check_array(found, expected, name=f"{label}(x) in {dtype}", hint=value_hint, inputs={"x": xs}, **TOLERANCE[dtype])
+        check_array(found, expected, name=f"{label}(x) in {dtype}", hint=value_hint, inputs={"x": xs}, **tolerance(f"activation_{dtype}"))
         expected_grad = reference_gradient(lambda t: reference(t, **params), xs)
         found_grad = call_strict(grad_fn, xs.copy(), name=f"{label} derivative", hint=grad_hint, **params)
         check_array(
-            found_grad, expected_grad, name=f"{label}'(x) in {dtype}", hint=grad_hint, inputs={"x": xs}, **TOLERANCE[dtype]
+            found_grad, expected_grad, name=f"{label}'(x) in {dtype}", hint=grad_hint, inputs={"x": xs}, **tolerance(f"activation_{dtype}")
         )
 
 
@@ -133,7 +131,7 @@ def check_softmax(softmax, softmax_jacobian, cases=None) -> None:
             expected = keras.activations.softmax(tf.constant(xs), axis=axis).numpy()
             found = call_strict(softmax, xs.copy(), axis=axis, name=f"softmax(axis={axis})", hint=hint)
             check_array(found, expected, name=f"softmax(x, axis={axis}) in {dtype}", hint=hint,
-                        inputs={"x": xs}, **TOLERANCE[dtype])
+                        inputs={"x": xs}, **tolerance(f"activation_{dtype}"))
     jac_hint = "J = diag(s) − s sᵀ with s = softmax(x): np.diag(s) - np.outer(s, s)."
     for dtype in ("float32", "float64"):
         x = np.array([0.5, -1.0, 2.0, 0.0, 1000.0 if dtype == "float64" else 3.0], dtype=dtype)
@@ -144,7 +142,7 @@ def check_softmax(softmax, softmax_jacobian, cases=None) -> None:
         expected = tape.jacobian(s, xt).numpy()
         found = call_strict(softmax_jacobian, x.copy(), name="softmax_jacobian", hint=jac_hint)
         check_array(found, expected, name=f"softmax_jacobian(x) in {dtype}", hint=jac_hint,
-                    inputs={"x": x}, **TOLERANCE[dtype])
+                    inputs={"x": x}, **tolerance(f"activation_{dtype}"))
 
 
 def check_central_difference(central_difference, h: float = 1e-2) -> None:
@@ -157,11 +155,11 @@ def check_central_difference(central_difference, h: float = 1e-2) -> None:
     x = np.linspace(-3.0, 3.0, 13)
     hint = "use the central difference (f(x + h) − f(x − h)) / (2h), not the forward one (f(x + h) − f(x)) / h."
     found = to_numpy(central_difference(np.sin, x.copy(), 1e-5), name="central_difference(np.sin, x, 1e-5)")
-    check_array(found, np.cos(x), name="central_difference(np.sin, x, h=1e-5)", rtol=0, atol=1e-9, hint=hint,
+    check_array(found, np.cos(x), name="central_difference(np.sin, x, h=1e-5)", **tolerance("central_difference"), hint=hint,
                 inputs={"x": x})
     found = to_numpy(central_difference(np.exp, x.copy(), h), name=f"central_difference(np.exp, x, {h:g})")
     check_array(found, (np.exp(x + h) - np.exp(x - h)) / (2 * h), name=f"central_difference(np.exp, x, h={h:g})",
-                rtol=1e-12, atol=1e-12, hint="use the `h` argument you are given. " + hint, inputs={"x": x})
+                **tolerance("float64_exact_formula"), hint="use the `h` argument you are given. " + hint, inputs={"x": x})
 
 
 def check_relative_error(student_relative_error) -> None:

@@ -14,16 +14,12 @@ import numpy as np
 
 from autograder import integrity
 from autograder.checks.failure import FIRST_WIDTH, fail, number
-
-# Tolerances that accept every correct float32 implementation measured for this course
-# (docs/tolerances.md): differences in the order of operations stay below these.
-FLOAT32_TOL = {"rtol": 1e-5, "atol": 1e-6}
-FLOAT64_TOL = {"rtol": 1e-10, "atol": 1e-12}
+from autograder.checks.tolerances import tolerance
 
 
 def default_tolerance(dtype) -> dict:
     """`rtol`/`atol` for comparing arrays of ``dtype``."""
-    return dict(FLOAT64_TOL if np.dtype(dtype) == np.float64 else FLOAT32_TOL)
+    return tolerance("float64" if np.dtype(dtype) == np.float64 else "float32")
 
 
 def to_numpy(value, *, name: str = "value") -> np.ndarray:

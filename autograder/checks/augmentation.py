@@ -14,6 +14,7 @@ import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
 from autograder.checks.failure import fail
+from autograder.checks.tolerances import tolerance
 
 # --------------------------------------------------------------------------- image augmentation
 
@@ -89,10 +90,10 @@ def check_augmenter(build_augmenter, *, seed: int = 0) -> None:
                     "rotations small (factor ≤ 0.1, i.e. ≤ 36°): a coat on its side is not in the test set."
                 )
     inference = to_numpy(augmenter(x, training=False), name="augmenter(x, training=False)")
-    check_array(inference, x, name="augmenter(x, training=False)", rtol=0, atol=0,
+    check_array(inference, x, name="augmenter(x, training=False)", **tolerance("exact"),
                 hint="augmentation layers must be the identity at inference; don't force training=True.")
     predicted = to_numpy(keras.Sequential([keras.Input((28, 28, 1)), augmenter]).predict(x, verbose=0))
-    check_array(predicted, x, name="a model containing the augmenter, .predict(x)", rtol=0, atol=0,
+    check_array(predicted, x, name="a model containing the augmenter, .predict(x)", **tolerance("exact"),
                 hint="predict() must not augment: don't wrap the augmenter in a layer that forces training=True.")
     train = to_numpy(augmenter(x, training=True), name="augmenter(x, training=True)")
     if train.shape != x.shape or train.dtype != x.dtype:
@@ -112,7 +113,7 @@ def check_augmenter(build_augmenter, *, seed: int = 0) -> None:
             "value_range=(0, 1)."
         )
     again = to_numpy(build_augmenter(seed)(x, training=True))
-    check_array(again, train, name=f"build_augmenter({seed}) built twice, first call", rtol=0, atol=1e-6,
+    check_array(again, train, name=f"build_augmenter({seed}) built twice, first call", **tolerance("augmenter_rebuilt"),
                 hint="pass the seed to every random layer (RandomFlip(..., seed=seed), ...).")
     other = to_numpy(build_augmenter(seed + 1)(x, training=True))
     if np.array_equal(other, train):
@@ -179,9 +180,9 @@ def check_make_dataset(make_dataset, *, n: int = 50, batch_size: int = 8, seed: 
     want_sizes = [batch_size] * (n // batch_size) + ([n % batch_size] if n % batch_size else [])
     if sizes != want_sizes:
         fail(f"{name}: batch sizes {sizes}, expected {want_sizes}. Hint: batch(batch_size) without drop_remainder.")
-    check_array(np.concatenate(labels), y, name=f"{name}: labels, in order", rtol=0, atol=0,
+    check_array(np.concatenate(labels), y, name=f"{name}: labels, in order", **tolerance("exact"),
                 hint="evaluation data is never shuffled.")
-    check_array(np.concatenate(images), expected_x, name=f"{name}: images", rtol=0, atol=1e-7,
+    check_array(np.concatenate(images), expected_x, name=f"{name}: images", **tolerance("pipeline"),
                 hint="cast to float32, divide by 255 and add a channel axis (x[..., None] or tf.expand_dims); "
                 "at evaluation nothing is augmented.")
 
@@ -202,7 +203,7 @@ def check_make_dataset(make_dataset, *, n: int = 50, batch_size: int = 8, seed: 
         index = np.rint(images[:, 0, 0, 0] * 255).astype(int)
         if sorted(index.tolist()) != list(range(n)):
             fail(f"{name}: one epoch should contain every image exactly once.")
-        check_array(labels, index % 10, name=f"{name}: label of each image after shuffling", rtol=0, atol=0,
+        check_array(labels, index % 10, name=f"{name}: label of each image after shuffling", **tolerance("exact"),
                     hint="shuffle (image, label) pairs together: from_tensor_slices((x, y)), then shuffle.")
         orders.append(index)
     if np.array_equal(orders[0], np.arange(n)):
@@ -225,7 +226,7 @@ def check_make_dataset_augments(make_dataset, build_augmenter, *, seed: int = 0)
     y = np.arange(24) % 10
     plain = (x.astype("float32") / 255.0)[..., None]
     eval_images = np.concatenate(_epoch(make_dataset(x, y, 8, False, augmenter=build_augmenter(seed)), "evaluation")[0])
-    check_array(eval_images, plain, name="make_dataset(..., training=False, augmenter=...)", rtol=0, atol=1e-7,
+    check_array(eval_images, plain, name="make_dataset(..., training=False, augmenter=...)", **tolerance("pipeline"),
                 hint="augment only the training pipeline: evaluation data must be the real images.")
     ds = make_dataset(x, y, 24, True, augmenter=build_augmenter(seed), seed=seed)
     images = np.concatenate(_epoch(ds, "training")[0])

@@ -6,7 +6,7 @@ against ``keras.callbacks.EarlyStopping`` / ``ReduceLROnPlateau``, and a checkpo
   ..., ``on_train_end``). Before each epoch the model's weights are set to the epoch number,
   so the weights left at the end say which epoch's weights were restored. Compared epoch by
   epoch: when ``model.stop_training`` becomes true, the learning rate after the epoch
-  (``rtol = 1e-6``: Keras computes in float64 and stores float32), and the final weights.
+  (profile ``keras_float64_stored``: Keras computes in float64 and stores float32), and the final weights.
   Fixed scenarios name the edge cases (patience 0, ``min_delta``, ``mode="max"``, cooldown,
   ``min_lr``); ``random_scenarios`` adds seeded random sequences and settings.
 * **In fit** — one short real ``model.fit`` each, twice from the same seed: with Keras's
@@ -25,6 +25,7 @@ import numpy as np
 
 from autograder.checks.arrays import check_array
 from autograder.checks.failure import fail
+from autograder.checks.tolerances import tolerance
 
 
 @dataclass(frozen=True)
@@ -163,7 +164,7 @@ def _compare(callback_class, keras_class, scenario: Scenario, keys, hint: str) -
         )
     if "lrs" in keys:
         lrs_found, lrs_expected = np.array(found["lrs"]), np.array(expected["lrs"])
-        if lrs_found.shape != lrs_expected.shape or not np.allclose(lrs_found, lrs_expected, rtol=1e-6, atol=0):
+        if lrs_found.shape != lrs_expected.shape or not np.allclose(lrs_found, lrs_expected, **tolerance("keras_float64_stored")):
             fail(
                 f"{where}\n  learning rate after each epoch, Keras: {np.round(lrs_expected, 8).tolist()}"
                 f"\n                                  yours: {np.round(lrs_found, 8).tolist()}\nHint: {hint}"
@@ -263,10 +264,10 @@ def check_callbacks_in_fit(early_stopping_class, reduce_lr_class) -> None:
                     if attempt == "second" else ES_HINT if keras_class is keras.callbacks.EarlyStopping else LR_HINT)
             if found[0] != expected[0]:
                 fail(f"{what}: ran {found[0]} epochs; with Keras's callback {expected[0]}.\nHint: {hint}")
-            if not np.allclose(found[1], expected[1], rtol=1e-6, atol=0):
+            if not np.allclose(found[1], expected[1], **tolerance("keras_float64_stored")):
                 fail(f"{what}: learning rates {found[1]}; with Keras's {expected[1]}.\nHint: {hint}")
             for w_found, w_expected in zip(found[2], expected[2], strict=True):
-                check_array(w_found, w_expected, name=f"{what}: final weights", rtol=1e-6, atol=1e-6,
+                check_array(w_found, w_expected, name=f"{what}: final weights", **tolerance("same_model"),
                             hint=RESTORE_HINT if attempt == "first" else hint)
         lrs = sorted(set(expected[1]), reverse=True)
         print(f"{mine_class.__name__} in model.fit: {expected[0]} epochs, learning rates {lrs}, "
@@ -302,14 +303,14 @@ def check_checkpoint(model, history, path, x_val, y_val) -> None:
         fail("the checkpoint holds no optimizer state: training could not resume from it.\n"
                              "Hint: save_weights_only=False.")
     found = reloaded.evaluate(x_val, y_val, verbose=0, return_dict=True)["loss"]
-    if not np.isclose(found, losses[best], rtol=1e-4, atol=1e-6):
+    if not np.isclose(found, losses[best], **tolerance("evaluate")):
         fail(
             f"the checkpoint's validation loss is {found:.6f}; the best epoch (epoch {best}, counting from 0) had "
             f"{losses[best]:.6f}, the last {losses[-1]:.6f}.\n"
             "Hint: ModelCheckpoint(path, monitor='val_loss', save_best_only=True) keeps only the best epoch.")
     check_array(
         reloaded.predict(x_val, verbose=0), np.asarray(model.predict(x_val, verbose=0)),
-        name="predictions of the reloaded checkpoint vs the model after fit", rtol=1e-6, atol=1e-6,
+        name="predictions of the reloaded checkpoint vs the model after fit", **tolerance("same_model"),
         hint="the model in memory should end with the best weights as well: "
         "EarlyStopping(monitor='val_loss', restore_best_weights=True).",
     )

@@ -5,8 +5,8 @@ A loss function takes ``(y_true, y_pred)`` batches and returns one loss per samp
 the binary losses). A gradient function returns ``∂(Σ_n loss_n)/∂y_pred``, shaped like
 ``y_pred``; the reference is ``tf.GradientTape`` of the Keras function. Inputs include soft
 labels, probabilities near 0 and 1 (Keras clips them to [1e-7, 1 − 1e-7]) and logits up to
-±1000 (a ``from_logits`` loss must be computed stably from the logits). Tolerance: rtol 1e-5,
-atol 1e-6 in float64.
+±1000 (a ``from_logits`` loss must be computed stably from the logits). Tolerance: the
+profile ``keras_float32`` (Keras computes the losses in float32).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 
 from autograder.checks.activations import call_strict
 from autograder.checks.arrays import check_array
+from autograder.checks.tolerances import tolerance
 
 HINTS = {
     "binary_crossentropy": (
@@ -98,7 +99,7 @@ def check_loss(student_fn, name: str, y_true=None, y_pred=None, **kwargs) -> Non
     expected = _keras_loss(name, **kwargs)(tf.constant(y_true), tf.constant(y_pred)).numpy()
     label = f"{name}(y_true, y_pred{''.join(f', {k}={v}' for k, v in kwargs.items())})"
     found = call_strict(student_fn, y_true.copy(), y_pred.copy(), name=label, hint=HINTS[name], **kwargs)
-    check_array(found, expected, name=label, rtol=1e-5, atol=1e-6, hint=HINTS[name])
+    check_array(found, expected, name=label, hint=HINTS[name], **tolerance("keras_float32"))
 
 
 def check_loss_grad(student_grad, name: str, y_true=None, y_pred=None, **kwargs) -> None:
@@ -118,4 +119,5 @@ def check_loss_grad(student_grad, name: str, y_true=None, y_pred=None, **kwargs)
     expected = tape.gradient(total, pred).numpy()
     label = f"{name} gradient w.r.t. y_pred{' (logits)' if from_logits else ''}"
     found = call_strict(student_grad, y_true.copy(), y_pred.copy(), name=label, hint=GRAD_HINTS[name], **kwargs)
-    check_array(found, expected, name=label, rtol=1e-5, atol=1e-6, hint=GRAD_HINTS[name], inputs={"y_pred": y_pred})
+    check_array(found, expected, name=label, hint=GRAD_HINTS[name], inputs={"y_pred": y_pred},
+                **tolerance("keras_float32"))

@@ -2,8 +2,8 @@
 
 * Architectures are checked against a **spec**: layer types, names, output shapes and parameter
   counts, then against a reference network built here with Keras: the student's weights are
-  copied into it and both must give the same outputs (inference mode, ``atol = 1e-6``: the
-  same float32 ops in the same order). Dropout must act in training mode and vanish in
+  copied into it and both must give the same outputs (inference mode, profile ``same_model``:
+  the same float32 ops in the same order). Dropout must act in training mode and vanish in
   inference mode, which tests that a subclassed model passes ``training`` on.
 * The custom ``Dense`` layer must match ``keras.layers.Dense`` holding the same weights —
   outputs and gradients (``tf.GradientTape``) with respect to inputs, kernel and bias — survive
@@ -23,6 +23,7 @@ import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
 from autograder.checks.failure import fail
+from autograder.checks.tolerances import tolerance
 
 # The network every API builds in chapter 06: (class, name, output shape, parameters).
 MLP_SPEC = (
@@ -32,7 +33,6 @@ MLP_SPEC = (
     ("Dense", "logits", (None, 10), 64 * 10 + 10),
 )
 MLP_WEIGHT_SHAPES = ((784, 64), (64,), (64, 10), (10,))
-TOL = {"rtol": 1e-6, "atol": 1e-6}
 
 
 
@@ -152,13 +152,13 @@ def check_mlp(model, kind: str, *, n: int = 16, seed: int = 0) -> None:
     reference.set_weights(_weights_by_shape(model, MLP_WEIGHT_SHAPES))
     expected = to_numpy(reference(x, training=False))
     check_array(
-        inference, expected, name=f"{kind} model(x, training=False)", **TOL,
+        inference, expected, name=f"{kind} model(x, training=False)", **tolerance("same_model"),
         hint="with the same weights the outputs should equal the Sequential model's: ReLU on the hidden "
         "layer, no activation on the logits, dropout off in inference.",
     )
     keras.utils.set_random_seed(1)
     training = to_numpy(model(x, training=True))
-    if np.allclose(training, inference, atol=1e-6):
+    if np.allclose(training, inference, **tolerance("same_model")):
         fail(
             f"{kind} model: model(x, training=True) equals model(x, training=False) — dropout is not active "
             "in training mode.",
@@ -167,7 +167,7 @@ def check_mlp(model, kind: str, *, n: int = 16, seed: int = 0) -> None:
         )
     default = to_numpy(model(x))
     check_array(
-        default, expected, name=f"{kind} model(x) without a training argument", **TOL,
+        default, expected, name=f"{kind} model(x) without a training argument", **tolerance("same_model"),
         hint="called without training=..., a model runs in inference mode: dropout must be off. "
         "Do not pass training=True to the Dropout layer.",
     )
@@ -227,7 +227,7 @@ def check_ticket_model(model, *, vocab_size: int, num_tags: int, num_departments
     if priority.shape != (32, 1) or not np.all((priority > 0) & (priority < 1)):
         fail(f"priority should be one score in (0, 1) per ticket, shape (32, 1); found shape {priority.shape}.",
               "a sigmoid output.")
-    if department.shape != (32, num_departments) or not np.allclose(department.sum(axis=1), 1, atol=1e-5):
+    if department.shape != (32, num_departments) or not np.allclose(department.sum(axis=1), 1, **tolerance("keras_layer")):
         fail(f"department should be a probability row per ticket, shape (32, {num_departments}) summing to 1; "
               f"found shape {department.shape}.", "a softmax output.")
     if getattr(model, "optimizer", None) is None:
@@ -247,7 +247,7 @@ def check_ticket_model(model, *, vocab_size: int, num_tags: int, num_departments
         if key not in results:
             fail(f"model.evaluate reports {sorted(results)}; {key!r} is missing.",
                   'metrics={"priority": ["mean_absolute_error"], "department": ["accuracy"]}.')
-        if not np.isclose(results[key], value, rtol=1e-4, atol=1e-5):
+        if not np.isclose(results[key], value, **tolerance("evaluate")):
             fail(f"{key} is {results[key]:.6f}; with MSE for priority and categorical cross-entropy for "
                   f"department it would be {value:.6f}.",
                   'loss={"priority": "mean_squared_error", "department": "categorical_crossentropy"}.')
@@ -313,7 +313,7 @@ def check_dense_layer(layer_class, *, cases=DENSE_CASES) -> None:
             if found is None:
                 fail(f"{what}: {label} is None — the output does not depend on it.",
                       "compute inputs @ kernel + bias with keras.ops (or tf) on the layer's own weights.")
-            check_array(found, to_numpy(expected), name=f"{what}: {label}", rtol=1e-5, atol=1e-5,
+            check_array(found, to_numpy(expected), name=f"{what}: {label}", **tolerance("keras_layer"),
                         hint="output = activation(inputs @ kernel + bias); activation None means linear; "
                         "use keras.activations.get(activation).")
     config = mine.get_config()
@@ -325,7 +325,7 @@ def check_dense_layer(layer_class, *, cases=DENSE_CASES) -> None:
     clone.build((None, n_in))
     clone.set_weights(mine.get_weights())
     x = np.random.default_rng(3).normal(size=(4, n_in)).astype("float32")
-    check_array(clone(x), to_numpy(mine(x)), name="layer rebuilt from get_config()", **TOL)
+    check_array(clone(x), to_numpy(mine(x)), name="layer rebuilt from get_config()", **tolerance("same_model"))
     model = keras.Sequential([keras.Input((3,)), layer_class(4, activation="relu")])
     x = np.random.default_rng(4).normal(size=(5, 3)).astype("float32")
     with tempfile.TemporaryDirectory() as tmp:
@@ -338,7 +338,7 @@ def check_dense_layer(layer_class, *, cases=DENSE_CASES) -> None:
                   f"{str(error)[:300]}",
                   "register the class: decorate it with @keras.saving.register_keras_serializable(package=\"course\").")
     check_array(reloaded.predict(x, verbose=0), model.predict(x, verbose=0),
-                name="predictions after .keras save and load", **TOL)
+                name="predictions after .keras save and load", **tolerance("same_model"))
     print(f"{layer_class.__name__}: OK — outputs and gradients match keras.layers.Dense; config and .keras round trip")
 
 
@@ -374,14 +374,14 @@ def check_rmse_metric(metric_class, *, weighted: bool = True, width: int | None 
             reference.update_state(y_true, y_pred, sample_weight=weight)
             check_array(
                 mine.result(), to_numpy(reference.result()), name=f"result() after batch {step + 1}",
-                rtol=1e-5, atol=1e-6, check_dtype=False,
+                **tolerance("keras_float32"), check_dtype=False,
                 hint="accumulate Σ wᵢ·mean_j (y−ŷ)²ᵢⱼ and Σ wᵢ over all batches seen; result = sqrt(total / count). "
                 "Averaging the per-batch RMSEs is not the same." if weighted else
                 "accumulate the squared errors and their count over all batches; result = sqrt(total / count).",
             )
         mine.reset_state()
         reference.reset_state()
-        check_array(mine.result(), np.float32(0.0), name="result() after reset_state()", atol=1e-7, check_dtype=False,
+        check_array(mine.result(), np.float32(0.0), name="result() after reset_state()", **tolerance("pipeline"), check_dtype=False,
                     hint="reset_state must set every state variable back to 0 (Keras returns 0 for no data).")
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3)])
     model.compile(loss="mse", metrics=[metric_class(), keras.metrics.RootMeanSquaredError(name="keras_rmse")])
@@ -392,7 +392,7 @@ def check_rmse_metric(metric_class, *, weighted: bool = True, width: int | None 
         fail(f"model.evaluate with your metric failed: {type(error).__name__}: {str(error)[:300]}",
               "update_state runs inside a compiled graph: use keras.ops / tf ops and variable.assign_add, "
               "not NumPy or .numpy().")
-    if not np.isclose(results.get("rmse", np.nan), results["keras_rmse"], rtol=1e-5):
+    if not np.isclose(results.get("rmse", np.nan), results["keras_rmse"], **tolerance("keras_float32")):
         fail(f"inside evaluate() your metric gives {results.get('rmse')}, Keras's {results['keras_rmse']:.6f}.")
     print("RMSE metric: OK — matches keras.metrics.RootMeanSquaredError batch after batch, after reset, in evaluate")
 
@@ -441,7 +441,7 @@ def check_feature_extractor(feature_extractor, *, on: str = "mlp") -> None:
         if not isinstance(extractor, keras.Model):
             fail(f"feature_extractor should return a keras.Model, got {type(extractor).__name__}.")
         check_array(extractor.predict(x, verbose=0), _expected_features(model, name, x), name=f"features of {name!r}",
-                    rtol=1e-5, atol=1e-5,
+                    **tolerance("keras_layer"),
                     hint="keras.Model(model.inputs, model.get_layer(layer_name).output) — all the model's inputs, "
                     "and the output of the layer with that name (not of the layer before the last).")
     extractor = feature_extractor(model, names[0])
@@ -517,5 +517,5 @@ def check_two_head_model(build_two_head_model, *, thresholds: dict) -> None:
         reloaded = keras.models.load_model(path)
     for name, before, after in zip(("item", "group"), model.predict(x_test[:200], verbose=0),
                                    reloaded.predict(x_test[:200], verbose=0), strict=True):
-        check_array(after, np.asarray(before), name=f"{name!r} predictions after .keras save and load", **TOL)
+        check_array(after, np.asarray(before), name=f"{name!r} predictions after .keras save and load", **tolerance("same_model"))
     print("test accuracy: " + ", ".join(report) + "; .keras round trip identical")

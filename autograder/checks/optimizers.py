@@ -4,8 +4,8 @@
 A student optimizer is a class built with keyword hyperparameters (Keras's names and
 defaults) whose ``apply(params, grads)`` updates a list of float32 arrays in place. The check
 feeds the student's optimizer and the Keras one the *same fixed gradient sequences* from the
-same starting point and compares every parameter after every step, with ``rtol=1e-4,
-atol=1e-5`` (accepts every correct float32 or float64 implementation measured; see
+same starting point and compares every parameter after every step, with the profile
+``optimizer_steps`` (accepts every correct float32 or float64 implementation measured; see
 docs/tolerances.md). The sequences:
 
 * ``quadratic`` — gradients of an ill-conditioned bowl ``0.5 (w1^2 + 100 w2^2)`` along a
@@ -27,9 +27,10 @@ import functools
 import numpy as np
 
 from autograder.checks.failure import fail, number
+from autograder.checks.tolerances import tolerance
 
 STEPS = 100
-RTOL, ATOL = 1e-4, 1e-5
+RTOL, ATOL = tolerance("optimizer_steps")["rtol"], tolerance("optimizer_steps")["atol"]
 MOVEMENT_ATOL = {"tiny": 1e-3}  # atol = this × Keras's largest movement in the case; else ATOL
 
 HINTS = {
@@ -184,7 +185,7 @@ def _cause(optimizer_cls, keras_name, case, hyper, step, index, before, expected
                     "learning rate and the scale of the update.")
     if keras_name in ("Adam", "AdamW") and not hyper.get("amsgrad") and not hyper.get("weight_decay"):
         textbook = _textbook_adam(case, hyper, step)[index]
-        if np.allclose(found, textbook, rtol=1e-4, atol=1e-3 * np.max(np.abs(theirs)) + 1e-12):
+        if np.allclose(found, textbook, rtol=RTOL, atol=MOVEMENT_ATOL["tiny"] * np.max(np.abs(theirs)) + 1e-12):
             return ("you add ε to √v̂ after bias-correcting v (the textbook form); Keras adds ε "
                     "to √v and folds both corrections into α = lr·√(1 − β2ᵗ)/(1 − β1ᵗ).")
     if step == 1:
@@ -271,12 +272,13 @@ def check_schedule(student_fn, keras_name: str, steps=None, **kwargs) -> None:
     label = f"{student_fn.__name__}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
     # Keras computes in float32: near the end of a cosine decay 1 + cos(.) cancels, so the
     # absolute tolerance is relative to the schedule's starting value.
-    atol = 1e-5 * abs(float(keras.ops.convert_to_numpy(schedule(0))))
+    tol = tolerance("schedule")
+    atol = tol["atol"] * abs(float(keras.ops.convert_to_numpy(schedule(0))))
     for step in steps:
         expected = float(keras.ops.convert_to_numpy(schedule(step)))
         found = student_fn(step, **kwargs)
         if found is None or not np.isfinite(float(np.asarray(found))) or not np.isclose(
-            float(np.asarray(found)), expected, rtol=1e-5, atol=atol
+            float(np.asarray(found)), expected, rtol=tol["rtol"], atol=atol
         ):
             fail(
                 f"{label} at step {step}: expected {expected!r} (keras.optimizers.schedules.{keras_name}), "

@@ -26,6 +26,7 @@ import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
 from autograder.checks.failure import fail
+from autograder.checks.tolerances import tolerance
 
 MIN_SPEEDUP = 1.5
 TINY = 1e-6  # the loss factor that makes float16 gradients underflow
@@ -74,7 +75,7 @@ def check_mixed_model(build) -> None:
     y = model(x)
     if y.dtype != "float32":
         fail(f"the model outputs {y.dtype}, expected float32")
-    if not np.allclose(to_numpy(y).sum(axis=-1), 1.0, atol=1e-3):
+    if not np.allclose(to_numpy(y).sum(axis=-1), 1.0, **tolerance("float16_probabilities")):
         fail("the outputs are not probabilities (rows do not sum to 1)", "end with a softmax")
 
 
@@ -134,7 +135,7 @@ def check_scaled_gradients(scaled_gradients, *, scale: float = 2.0**15, seed: in
         if abs(ratio - scale) < 0.01 * scale:
             fail(f"the gradient of {variable.path} is {scale:g} times too large",
                   "did you divide the gradients by the scale after tape.gradient?")
-        check_array(found, want, name=f"gradient of {variable.path}", rtol=1e-3, atol=1e-12,
+        check_array(found, want, name=f"gradient of {variable.path}", **tolerance("scaled_float16"),
                     hint="scale the loss, take the gradient of the scaled loss, divide each gradient by the scale")
 
 

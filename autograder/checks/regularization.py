@@ -12,8 +12,8 @@ normalization in NumPy, against ``keras.regularizers`` and ``keras.layers``.
 * Batch normalization: output and the updated moving statistics against
   ``keras.layers.BatchNormalization`` holding the same weights, in training and inference mode.
 
-Tolerances: float32 ``rtol=atol=1e-5`` (NumPy vs Keras differ by ~1e-7 in what was measured);
-float64 ``rtol=1e-6``: Keras rounds the strengths ``l1``/``l2`` to float32 (0.3 is off by 4e-8).
+Tolerances: the profiles ``keras_layer`` (float32) and ``keras_penalty_float64`` of
+`autograder.checks.tolerances`: Keras rounds the strengths ``l1``/``l2`` to float32.
 """
 
 from __future__ import annotations
@@ -22,9 +22,7 @@ import numpy as np
 
 from autograder.checks.arrays import check_array, check_scalar, to_numpy
 from autograder.checks.failure import fail
-
-TOL32 = {"rtol": 1e-5, "atol": 1e-5}
-TOL64 = {"rtol": 1e-6, "atol": 1e-9}  # Keras keeps l1/l2 as float32 numbers: 0.3 is off by 4e-8
+from autograder.checks.tolerances import tolerance
 
 PENALTY_HINTS = {
     "L1": "L1 penalty = l1 · Σ|w| (Keras's default l1 = 0.01); its gradient is l1 · sign(w), 0 at w = 0.",
@@ -80,11 +78,11 @@ def check_penalty(penalty, kind: str, *, shape=(5, 4), dtype: str = "float32", s
     expected = float(reg(tf.constant(w)))
     call = f"{penalty.__name__}(w{''.join(f', {k}={v}' for k, v in strengths.items())})"
     found = penalty(w.copy(), **strengths)
-    tol = TOL32 if dtype == "float32" else TOL64
+    tol = tolerance("keras_layer" if dtype == "float32" else "keras_penalty_float64")
     hint = PENALTY_HINTS[kind] + ("" if strengths else " Called without strengths: are your defaults Keras's?")
     check_scalar(found, expected, name=call, hint=hint, check_dtype=False, **tol)
     in_layer = penalty_in_dense_layer(kind, strengths, w)
-    check_scalar(found, in_layer, name=f"{call} vs the loss a Dense layer adds", hint=hint, check_dtype=False, **TOL32)
+    check_scalar(found, in_layer, name=f"{call} vs the loss a Dense layer adds", hint=hint, check_dtype=False, **tolerance("keras_layer"))
 
 
 def check_penalty_grad(
@@ -102,7 +100,7 @@ def check_penalty_grad(
     expected = tape.gradient(value, variable, unconnected_gradients="zero").numpy()  # L1L2(0, 0) is a constant
     call = f"{penalty_grad.__name__}(w{''.join(f', {k}={v}' for k, v in strengths.items())})"
     found = penalty_grad(w.copy(), **strengths)
-    tol = TOL32 if dtype == "float32" else TOL64
+    tol = tolerance("keras_layer" if dtype == "float32" else "keras_penalty_float64")
     check_array(found, expected, name=call, hint=PENALTY_HINTS[kind], inputs={"w": w}, **tol)
 
 
@@ -136,7 +134,7 @@ def check_dropout(dropout, *, rate: float = 0.25, shape=(200, 50), dtype: str = 
     name = f"dropout(x, rate={rate}, training=False)"
     check_array(
         dropout(x.copy(), rate, training=False, rng=np.random.default_rng(seed)), x, name=name,
-        rtol=0, atol=0,
+        **tolerance("exact"),
         hint="at inference inverted dropout is the identity: the scaling already happened in training.",
     )
     name = f"dropout(x, rate={rate}, training=True, rng=np.random.default_rng({seed}))"
@@ -167,12 +165,12 @@ def check_dropout(dropout, *, rate: float = 0.25, shape=(200, 50), dtype: str = 
                 "the expected output equals x."
             )
     check_array(
-        found, reference_dropout(x, rate, seed), name=name, **TOL32,
+        found, reference_dropout(x, rate, seed), name=name, **tolerance("keras_layer"),
         hint="draw the mask once as keep = rng.random(x.shape) >= rate (one call, x's shape), "
         "then return where(keep, x / (1 - rate), 0).",
     )
     again = to_numpy(dropout(x.copy(), rate, training=True, rng=np.random.default_rng(seed)), name=name)
-    check_array(again, found, name=name + " called twice with the same seed", rtol=0, atol=0,
+    check_array(again, found, name=name + " called twice with the same seed", **tolerance("exact"),
                 hint="use only the rng you are given (not np.random.* globals).")
 
 
@@ -212,7 +210,7 @@ def check_dropout_rate_validation(dropout) -> None:
             "divide by 0 and a negative rate is meaningless: check 0 <= rate < 1 first."
         )
     check_array(dropout(x, 0.0, training=True, rng=np.random.default_rng(0)), x, name="dropout(x, 0.0, training=True)",
-                rtol=0, atol=0, hint="with rate 0 nothing is dropped and nothing rescaled.")
+                **tolerance("exact"), hint="with rate 0 nothing is dropped and nothing rescaled.")
 
 
 # --------------------------------------------------------------------------- batch normalization
@@ -272,10 +270,10 @@ def check_batchnorm_train(
                 + (f" of length {len(result)}" if isinstance(result, tuple) else "") + "."
             )
         y, moving_mean, moving_variance = (to_numpy(r, name=name) for r in result)
-        check_array(y, expected_y, name=f"{name}: y", hint=BN_TRAIN_HINT, **TOL32)
-        check_array(moving_mean, layer.moving_mean.numpy(), name=f"{name}: new moving_mean", hint=BN_TRAIN_HINT, **TOL32)
+        check_array(y, expected_y, name=f"{name}: y", hint=BN_TRAIN_HINT, **tolerance("keras_layer"))
+        check_array(moving_mean, layer.moving_mean.numpy(), name=f"{name}: new moving_mean", hint=BN_TRAIN_HINT, **tolerance("keras_layer"))
         check_array(
-            moving_variance, layer.moving_variance.numpy(), name=f"{name}: new moving_variance", **TOL32,
+            moving_variance, layer.moving_variance.numpy(), name=f"{name}: new moving_variance", **tolerance("keras_layer"),
             hint=BN_TRAIN_HINT + " Keras updates the moving variance with the biased batch variance too.",
         )
 
@@ -289,4 +287,4 @@ def check_batchnorm_inference(batchnorm_inference, *, shape=(8, 5), epsilon: flo
     expected = np.asarray(layer(x, training=False))
     found = batchnorm_inference(x.copy(), gamma, beta, moving_mean, moving_variance, epsilon)
     check_array(found, expected, name=f"batchnorm_inference(x of shape {shape}, epsilon={epsilon})",
-                hint=BN_INFERENCE_HINT, **TOL32)
+                hint=BN_INFERENCE_HINT, **tolerance("keras_layer"))

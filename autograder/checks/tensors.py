@@ -14,6 +14,7 @@ import numpy as np
 from autograder.checks.arrays import check_array, check_scalar, to_numpy
 from autograder.checks.failure import fail
 from autograder.checks.source import check_not_used
+from autograder.checks.tolerances import distance_tolerance, tolerance
 
 
 def _rng(seed: int = 0) -> np.random.Generator:
@@ -90,7 +91,7 @@ def check_pairwise_distances(pairwise_distances, a=None, b=None) -> None:
         expected = reference_pairwise_distances(x, y)
         eps = float(np.finfo(expected.dtype).eps)
         scale = float((x.astype(np.float64) ** 2).sum(axis=1).max() + (y.astype(np.float64) ** 2).sum(axis=1).max())
-        tol = {"rtol": 1e-4, "atol": 4.0 * np.sqrt(eps * scale)}
+        tol = distance_tolerance(eps, scale)
         found = pairwise_distances(tf.constant(x), tf.constant(y))
         check_array(
             found,
@@ -155,8 +156,7 @@ def check_normalize_channels(normalize_channels, images=None, eps: float = 1e-5)
         found,
         expected,
         name=f"normalize_channels(images, eps={eps}) with {images.dtype} images {images.shape}",
-        rtol=1e-4,
-        atol=1e-5,
+        **tolerance("reduction_float32"),
         hint="cast to float32, reduce over axes [0, 1, 2] with keepdims=True, and put eps "
         "inside the square root: (x - mean) / sqrt(var + eps).",
     )
@@ -235,17 +235,17 @@ def check_linear_mse_gradients(linear_mse_gradients, w=None, b=None, x=None, y=N
         )
     found_loss, found_dw, found_db = result
     name = f"linear_mse_gradients with x {x.shape} ({x.dtype})"
-    check_scalar(found_loss, loss.numpy(), name=f"loss of {name}", rtol=1e-5, atol=1e-6,
+    check_scalar(found_loss, loss.numpy(), name=f"loss of {name}", **tolerance("keras_float32"),
                  hint="loss is tf.reduce_mean of the squared error, a scalar.")
     grad_hint = (
         "record the forward pass inside `with tf.GradientTape() as tape:`, tape.watch() the "
         "constants w and b (or wrap them in tf.Variable), and take the gradient of the mean, "
         "not the sum."
     )
-    check_array(to_numpy(found_dw, name="dw"), dw.numpy(), name=f"dw of {name}", rtol=1e-5,
-                atol=1e-6, hint=grad_hint)
-    check_array(to_numpy(found_db, name="db"), db.numpy(), name=f"db of {name}", rtol=1e-5,
-                atol=1e-6, hint=grad_hint)
+    check_array(to_numpy(found_dw, name="dw"), dw.numpy(), name=f"dw of {name}",
+                hint=grad_hint, **tolerance("keras_float32"))
+    check_array(to_numpy(found_db, name="db"), db.numpy(), name=f"db of {name}",
+                hint=grad_hint, **tolerance("keras_float32"))
 
 
 # --- masked mean -------------------------------------------------------------------------

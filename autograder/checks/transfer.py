@@ -18,6 +18,7 @@ import numpy as np
 
 from autograder import pretrained
 from autograder.checks.failure import fail
+from autograder.checks.tolerances import tolerance
 from autograder.checks.training import classification_accuracy
 
 WARMUP_LR = 1e-2
@@ -105,7 +106,7 @@ def check_transfer_model(build) -> None:
         fail(f"the base is called with {calls or 'no recorded arguments'} in the graph",
               "call it as base(inputs, training=False) so that its BatchNormalization layers run in inference mode")
     rate = _learning_rate(model)
-    if not np.isclose(rate, WARMUP_LR, rtol=1e-6):
+    if not np.isclose(rate, WARMUP_LR, **tolerance("keras_float64_stored")):
         fail(f"learning rate {rate:g}, expected the warm-up rate {WARMUP_LR:g}")
 
 
@@ -143,7 +144,7 @@ def check_fine_tune(fine_tune, n_layers: int, *, seed: int = 0) -> None:
     if model.optimizer is old_optimizer:
         fail("the model was not compiled again", "changing trainable takes effect at compile(): recompile after unfreezing")
     rate = _learning_rate(model)
-    if not np.isclose(rate, warmup_lr / FINE_TUNE_FACTOR, rtol=1e-6):
+    if not np.isclose(rate, warmup_lr / FINE_TUNE_FACTOR, **tolerance("keras_float64_stored")):
         fail(f"fine-tuning learning rate {rate:g}, expected {warmup_lr / FINE_TUNE_FACTOR:g} "
               f"(the warm-up rate {warmup_lr:g} divided by {FINE_TUNE_FACTOR:g})",
               "a large step would wreck the pretrained features")
