@@ -32,6 +32,7 @@ import copy
 import importlib
 import inspect
 import pkgutil
+import re
 import sys
 import types
 
@@ -118,13 +119,13 @@ class Snapshot:
                 if inspect.isclass(value) and id(value) not in self.classes:
                     self.classes[id(value)] = (value, f"{name}.{key}", dict(vars(value)))
                 if isinstance(value, types.FunctionType):
-                    self.functions.setdefault(id(value), (value, f"{name}.{key}", _function_state(value)))
+                    self._function(value, f"{name}.{key}")
                 if name.startswith("autograder") and key.lstrip("_").isupper() and isinstance(value, (dict, list, set)):
                     self.constants[(name, key)] = copy.deepcopy(value)
         for _cls, label, saved in list(self.classes.values()):
             for key, value in saved.items():
                 if isinstance(value, types.FunctionType):
-                    self.functions.setdefault(id(value), (value, f"{label}.{key}", _function_state(value)))
+                    self._function(value, f"{label}.{key}")
         self.sys_hooks = {key: getattr(sys, key) for key in SYS_HOOKS if hasattr(sys, key)}
         self.sys_lists = {key: list(getattr(sys, key)) for key in ("meta_path", "path_hooks")}
         self.shell = shell
@@ -136,6 +137,13 @@ class Snapshot:
                 self.classes.setdefault(id(cls), (cls, f"{cls.__module__}.{cls.__qualname__}", dict(vars(cls))))
             self.instances.append((owner, names, {n: vars(owner)[n] for n in names if n in vars(owner)}))
         self.events = {k: list(v) for k, v in shell.events.callbacks.items()} if shell is not None else {}
+
+    def _function(self, value: types.FunctionType, label: str) -> None:
+        """Record a function and the functions it wraps (``__wrapped__``: a decorated check's
+        own code is reachable through it)."""
+        while isinstance(value, types.FunctionType) and id(value) not in self.functions:
+            self.functions[id(value)] = (value, label, _function_state(value))
+            value, label = getattr(value, "__wrapped__", None), f"{label} (wrapped)"
 
     def restore(self) -> list[str]:
         """Put back what changed; return a description of each change."""
@@ -220,6 +228,7 @@ class Guard:
         self.snapshot = snapshot
         self.audited_cell = None
         self.reported: list[str] = []
+        self.stopped: list[tuple[BaseException, str]] = []  # (error, source) of cells that stopped early
 
     def audit(self, cell=None) -> list[str]:
         """Restore and report (once per cell). Never raises and never writes to stderr (either
@@ -253,9 +262,46 @@ class Guard:
         if "autograder.checks" in (getattr(info, "raw_cell", "") or ""):
             self.audit(self._cell())
 
+    def post_run_cell(self, result) -> None:
+        """Remember the cells that stopped early; when a test cell then fails with a NameError
+        for a name such a cell defines, say why the name is missing (the test cell alone would
+        only say ``NameError``). Never raises."""
+        try:
+            error = getattr(result, "error_in_exec", None)
+            source = getattr(getattr(result, "info", None), "raw_cell", "") or ""
+            if error is None:
+                return
+            if "autograder.checks" not in source:
+                self.stopped.append((error, source))
+                return
+            name = getattr(error, "name", None)
+            if not isinstance(error, NameError) or not name:
+                return
+            definition = re.compile(rf"^\s*(def|class)\s+{re.escape(name)}\b|^{re.escape(name)}\s*=", re.MULTILINE)
+            for stopped, cell in reversed(self.stopped):
+                if definition.search(cell):
+                    print(f"{NOTE} `{name}` is not defined because the cell that defines it "
+                          f"{_why_stopped(stopped)}, before its definition ran. Fix that cell first.")
+                    return
+        except Exception:  # noqa: BLE001 - a note is a courtesy; never cost the cell
+            pass
+
     def _cell(self):
         shell = self.snapshot.shell
         return getattr(shell, "execution_count", None)
+
+
+NOTE = "AUTOGRADER NOTE:"
+
+
+def _why_stopped(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return "was interrupted (it ran past the time limit of a cell)"
+    if isinstance(error, MemoryError):
+        return "ran out of memory"
+    if isinstance(error, SystemExit):
+        return "called sys.exit() or exit(), which ends a cell on the spot"
+    return f"stopped with {type(error).__name__}"
 
 
 def audit() -> list[str]:
@@ -273,4 +319,5 @@ def load_ipython_extension(shell) -> None:
         return
     _guard = Guard(Snapshot(watched_modules(), shell))
     shell.events.register("pre_run_cell", _guard.pre_run_cell)
+    shell.events.register("post_run_cell", _guard.post_run_cell)
     _guard.snapshot.events = {k: list(v) for k, v in shell.events.callbacks.items()}

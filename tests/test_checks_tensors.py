@@ -246,3 +246,19 @@ def test_masked_mean_plain_division_gives_nan_for_an_empty_mask():
 def test_masked_mean_ignoring_the_mask_fails():
     msg = failure(check_masked_mean, lambda values, mask, axis=-1: tf.reduce_mean(values, axis))
     assert "values differ" in msg
+
+
+def test_a_library_error_in_the_students_code_is_explained():
+    import tensorflow as tf
+
+    def one_hot_int_mix(labels, depth):  # int64 labels against an int32 range: TensorFlow refuses
+        return tf.cast(tf.equal(tf.constant(labels)[..., None], tf.range(depth)), tf.float32)
+
+    msg = failure(check_one_hot, one_hot_int_mix, labels=np.array([0, 2, 1], dtype="int64"), depth=3)
+    assert msg.startswith("check_one_hot: your code raised InvalidArgumentError")
+    assert "two dtypes met in one TensorFlow op" in msg and "tf.cast" in msg
+
+
+def test_a_check_called_wrongly_is_not_blamed_on_the_student():
+    with pytest.raises(TypeError):
+        check_one_hot(lambda labels, depth: labels, no_such_argument=1)

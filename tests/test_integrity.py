@@ -33,7 +33,7 @@ async def quiet(code_obj, result=None, *, async_=False):  # runs every later cel
 ip.run_code = quiet
 import sys
 import autograder.checks.arrays as arrays
-arrays.check_array.__code__ = (lambda *a, **k: None).__code__   # same object, new code
+arrays.check_array.__wrapped__.__code__ = (lambda *a, **k: None).__code__  # the decorated check's own code
 import autograder.checks.tolerances as tols
 tols.TOLERANCES["activation_float32"]["rtol"] = 1e9                # the tolerance table edited in place
 sys.stdout = open("/dev/null", "w")                               # would hide the report line
@@ -73,3 +73,23 @@ def test_every_patch_is_reported_for_the_grader(executed):
         assert what in text, what
     flags = sandbox.runtime_flags({"nb.ipynb": nbformat.writes(executed).encode()})
     assert len(flags) == 1 and flags[0].startswith("nb.ipynb cell 2: at run time")
+
+
+@pytest.mark.parametrize("stop, why", [
+    ("import sys\nsys.exit()", "called sys.exit() or exit()"),
+    ("raise MemoryError()", "ran out of memory"),
+    ("raise KeyboardInterrupt()", "was interrupted (it ran past the time limit of a cell)"),
+])
+def test_a_name_missing_because_its_cell_stopped_is_explained(stop, why):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(f"{stop}\n\ndef my_answer(x):\n    return x"),
+        nbformat.v4.new_code_cell("from autograder.checks import check_array\ncheck_array(my_answer(1.0), 1.0)"),
+    ]
+    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                   extra_arguments=["--ext=autograder.integrity"]).execute()
+    outputs = nb.cells[1].outputs
+    assert any(o.output_type == "error" and o.ename == "NameError" for o in outputs)
+    note = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "`my_answer` is not defined because the cell that defines it " + why in note
+    assert all(o.get("name") != "stderr" for o in outputs)  # a note never costs the cell

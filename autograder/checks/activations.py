@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.arrays import check_array, relative_error, to_numpy
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 from autograder.checks.gradients import reference_gradient
 from autograder.checks.tolerances import tolerance
 
@@ -83,6 +83,7 @@ def call_strict(fn, *args, name: str, hint: str, **kwargs):
         )
 
 
+@explains_errors
 def check_activation(fn, grad_fn, name: str, x=None, **params) -> None:
     """``fn(x, **params)`` must equal ``keras.activations.<name>`` and ``grad_fn(x, **params)``
     its tape derivative, on float32 and float64 inputs (`GRID` unless ``x`` is given), keeping
@@ -116,6 +117,7 @@ def softmax_inputs():
     ]
 
 
+@explains_errors
 def check_softmax(softmax, softmax_jacobian, cases=None) -> None:
     """``softmax(x, axis)`` equals ``keras.activations.softmax``; ``softmax_jacobian(x)`` for a
     1-D ``x`` of length n equals the (n, n) tape Jacobian ``J[i, j] = ∂s_i/∂x_j = s_i(δ_ij − s_j)``.
@@ -145,6 +147,7 @@ def check_softmax(softmax, softmax_jacobian, cases=None) -> None:
                     inputs={"x": x}, **tolerance(f"activation_{dtype}"))
 
 
+@explains_errors
 def check_central_difference(central_difference, h: float = 1e-2) -> None:
     """``central_difference(f, x, h)`` = ``(f(x + h) − f(x − h)) / (2h)`` elementwise, in float64.
 
@@ -162,6 +165,7 @@ def check_central_difference(central_difference, h: float = 1e-2) -> None:
                 **tolerance("float64_exact_formula"), hint="use the `h` argument you are given. " + hint, inputs={"x": x})
 
 
+@explains_errors
 def check_relative_error(student_relative_error) -> None:
     """``relative_error(a, b)`` = max over elements of ``|a − b| / max(|a| + |b|, 1e-12)``."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame

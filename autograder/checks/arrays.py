@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from autograder import integrity
-from autograder.checks.failure import FIRST_WIDTH, fail, number
+from autograder.checks.failure import FIRST_WIDTH, explains_errors, fail, number
 from autograder.checks.tolerances import tolerance
 
 
@@ -95,6 +95,7 @@ def _fail_value(name: str, lines: list[str], hint: str | None) -> None:
     fail(first, hint, details=details)
 
 
+@explains_errors
 def check_array(
     found,
     expected,
@@ -209,6 +210,7 @@ def check_array(
         )
 
 
+@explains_errors
 def check_scalar(found, expected, *, name: str = "result", **kwargs) -> None:
     """`check_array` for a single number: a Python or NumPy scalar, or a 0-d tensor.
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 from autograder.checks.tolerances import tolerance
 
 # --------------------------------------------------------------------------- image augmentation
@@ -44,6 +44,7 @@ def _augmentation_layers(model) -> list:
     return found
 
 
+@explains_errors
 def check_augmenter(build_augmenter, *, seed: int = 0) -> None:
     """Check ``build_augmenter(seed) -> keras.Sequential`` of preprocessing layers for
     Fashion-MNIST batches (N, 28, 28, 1) float32 in [0, 1].
@@ -152,6 +153,7 @@ def _epoch(dataset, name: str):
     return images, labels
 
 
+@explains_errors
 def check_make_dataset(make_dataset, *, n: int = 50, batch_size: int = 8, seed: int = 0) -> None:
     """Check ``make_dataset(x, y, batch_size, training, augmenter=None, seed=0) -> tf.data.Dataset``.
 
@@ -218,6 +220,7 @@ def check_make_dataset(make_dataset, *, n: int = 50, batch_size: int = 8, seed: 
         fail(f"{name}: a second dataset with the same seed shuffles differently. Hint: shuffle(..., seed=seed).")
 
 
+@explains_errors
 def check_make_dataset_augments(make_dataset, build_augmenter, *, seed: int = 0) -> None:
     """With an augmenter, training batches are augmented (and stay float32 in [0, 1]);
     evaluation batches are not."""
@@ -278,6 +281,7 @@ def _check_seeded(fn, words, *args, name: str, min_changed: int, **kwargs) -> No
         )
 
 
+@explains_errors
 def check_random_swap(random_swap, sentence: list[str] = SENTENCE) -> None:
     """``random_swap(words, n, rng)``: n swaps of two random positions; same words, same length."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
@@ -300,6 +304,7 @@ def check_random_swap(random_swap, sentence: list[str] = SENTENCE) -> None:
         fail("random_swap(words, 0, rng) changed the sentence; n = 0 means no swap.")
 
 
+@explains_errors
 def check_random_deletion(random_deletion, sentence: list[str] = SENTENCE) -> None:
     """``random_deletion(words, p, rng)``: drop each word with probability p, except negations;
     never return an empty sentence for a non-empty one. ``sentence`` must hold a negation."""
@@ -347,6 +352,7 @@ def _replaceable(words, synonyms):
     return {w for w in words if w in synonyms and w not in STOP_WORDS and w not in NEGATIONS}
 
 
+@explains_errors
 def check_synonym_replacement(synonym_replacement, synonyms, sentence: list[str] = SENTENCE) -> None:
     """``synonym_replacement(words, n, rng, synonyms)``: up to n distinct replaceable words (with
     synonyms, not stop words or negations), every occurrence of each replaced by one synonym."""
@@ -387,6 +393,7 @@ def check_synonym_replacement(synonym_replacement, synonyms, sentence: list[str]
             fail(f"synonym_replacement({edge}, 2, ...) returned {out}: nothing there has synonyms.")
 
 
+@explains_errors
 def check_random_insertion(random_insertion, synonyms, sentence: list[str] = SENTENCE) -> None:
     """``random_insertion(words, n, rng, synonyms)``: n synonyms of replaceable words inserted at
     random positions; the original words stay, in order."""

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks.arrays import check_array
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 from autograder.checks.tolerances import tolerance
 
 
@@ -176,6 +176,7 @@ def _compare(callback_class, keras_class, scenario: Scenario, keys, hint: str) -
         )
 
 
+@explains_errors
 def check_early_stopping(callback_class, *, scenarios=EARLY_STOPPING_SCENARIOS, restore: bool = False) -> None:
     """Assert that ``callback_class`` stops after the same epoch as
     ``keras.callbacks.EarlyStopping`` on each scripted scenario (and, when ``restore``, leaves
@@ -190,6 +191,7 @@ def check_early_stopping(callback_class, *, scenarios=EARLY_STOPPING_SCENARIOS, 
           f"scripted runs" + (" (and the same weights restored)" if restore else ""))
 
 
+@explains_errors
 def check_reduce_lr(callback_class, *, scenarios=REDUCE_LR_SCENARIOS) -> None:
     """Assert that ``callback_class`` sets the same learning rate after every epoch as
     ``keras.callbacks.ReduceLROnPlateau`` on each scripted scenario."""
@@ -237,6 +239,7 @@ def _fit_with(callback, data, *, seed: int = 0, epochs: int = 40):
     return len(history.epoch), log.lrs, model.get_weights()
 
 
+@explains_errors
 def check_callbacks_in_fit(early_stopping_class, reduce_lr_class) -> None:
     """Assert that the student's callbacks, used in a real ``model.fit`` (twice, with one
     instance), give the same epochs, learning rates and final weights as Keras's."""
@@ -277,6 +280,7 @@ def check_callbacks_in_fit(early_stopping_class, reduce_lr_class) -> None:
 # --------------------------------------------------------------------------- checkpoint
 
 
+@explains_errors
 def check_checkpoint(model, history, path, x_val, y_val) -> None:
     """Assert that the ``.keras`` file at ``path`` holds the best epoch of ``history`` (lowest
     ``val_loss``), loads with its optimizer, and predicts exactly like ``model`` (which must

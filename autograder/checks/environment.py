@@ -7,11 +7,12 @@ import platform
 import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 
 ENVIRONMENT_KEYS = ("python", "tensorflow", "keras", "backend", "gpus")
 
 
+@explains_errors
 def check_environment_facts(facts) -> None:
     """Assert that ``facts`` describes this kernel.
 
@@ -69,6 +70,7 @@ def reference_seeded_kernel(seed: int) -> np.ndarray:
     return layer.kernel.numpy()
 
 
+@explains_errors
 def check_seeded_kernel(seeded_kernel, seeds=(7, 2024)) -> None:
     """Assert that ``seeded_kernel(seed)`` is reproducible and follows the global seed.
 

@@ -20,6 +20,7 @@ the message, not the checks' code.
 
 from __future__ import annotations
 
+import re
 import textwrap
 from typing import NoReturn
 
@@ -74,3 +75,73 @@ def fail(summary: str, hint: str | None = None, *, details=()) -> NoReturn:
     exception being handled (the message explains it)."""
     __tracebackhide__ = True  # noqa: F841 - read by IPython
     raise AssertionError(message(summary, details, hint)) from None
+
+
+# --- errors of the libraries, raised inside the student's code --------------------------------
+
+EXPLANATIONS = (
+    (re.compile(r"expected to be a (\w+) tensor but is a (\w+) tensor|"
+                r"(int64|int32|float32|float64)\b.*\b(int64|int32|float32|float64)\b", re.IGNORECASE),
+     "two dtypes met in one TensorFlow op. Cast one to the other's dtype with tf.cast; labels "
+     "often arrive as int64 while tf.range and indices default to int32, and NumPy floats are "
+     "float64."),
+    (re.compile(r"not connected to inputs|is not connected|Graph disconnected", re.IGNORECASE),
+     "the model's outputs must be computed from its own inputs: build "
+     "keras.Model(model.inputs, model.get_layer(name).output), not from a new keras.Input."),
+    (re.compile(r"Incompatible shapes|Dimensions must be equal|could not be broadcast|"
+                r"shapes? .* (are|is) incompatible", re.IGNORECASE),
+     "the shapes do not line up: reduce with keepdims=True (or expand_dims) so that the result "
+     "broadcasts against the input, and check the axis."),
+    (re.compile(r"NoneType", re.IGNORECASE),
+     "a value is None: a function of yours lacks a `return`, or a variable was never set."),
+)
+
+
+def explain(error: BaseException) -> str | None:
+    """What a library error raised in the student's code usually means, or None."""
+    text = f"{type(error).__name__}: {error}"
+    return next((why for pattern, why in EXPLANATIONS if pattern.search(text)), None)
+
+
+def _through_student_code(tb) -> bool:
+    """Whether a frame of the traceback is the student's: code outside the autograder package,
+    the Python installation and the virtualenv (a notebook cell)."""
+    import os
+    import sys
+
+    ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    installed = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not (filename.startswith(ours) or filename.startswith(installed)):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def explains_errors(check):
+    """Decorator of a check: an exception other than ``AssertionError`` that comes up through
+    the student's code is raised again as an ``AssertionError`` naming the check, the error's
+    first line and, where known, what it means (`EXPLANATIONS`); the original traceback, with
+    the student's line in it, stays chained above. Errors of the check's own making (a check
+    called wrongly) pass unchanged."""
+    import functools
+
+    @functools.wraps(check)
+    def wrapper(*args, **kwargs):
+        __tracebackhide__ = True  # noqa: F841 - read by IPython
+        try:
+            return check(*args, **kwargs)
+        except AssertionError:
+            raise
+        except Exception as error:
+            if not _through_student_code(error.__traceback__):
+                raise
+            first = (str(error).strip().splitlines() or [""])[0]
+            raise AssertionError(message(
+                f"{check.__name__}: your code raised {type(error).__name__}",
+                details=[first[:300]],
+                hint=explain(error) or "the traceback above shows the line of your code where it happened.",
+            )) from error
+
+    return wrapper

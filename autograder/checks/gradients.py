@@ -14,6 +14,7 @@ from collections.abc import Callable
 import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
+from autograder.checks.failure import explains_errors
 
 
 def reference_gradient(fn: Callable, x, *, dtype: str | None = None) -> np.ndarray:
@@ -65,6 +66,7 @@ def numeric_gradient(f: Callable, x, *, h: float = 1e-5) -> np.ndarray:
     return grad
 
 
+@explains_errors
 def check_gradient(
     grad_fn: Callable,
     fn: Callable,

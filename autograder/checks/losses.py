@@ -15,6 +15,7 @@ import numpy as np
 
 from autograder.checks.activations import call_strict
 from autograder.checks.arrays import check_array
+from autograder.checks.failure import explains_errors
 from autograder.checks.tolerances import tolerance
 
 HINTS = {
@@ -87,6 +88,7 @@ def _default_case(name: str, from_logits: bool):
     return y, pred
 
 
+@explains_errors
 def check_loss(student_fn, name: str, y_true=None, y_pred=None, **kwargs) -> None:
     """``student_fn(y_true, y_pred, **kwargs)`` must equal ``keras.losses.<name>`` per sample."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
@@ -102,6 +104,7 @@ def check_loss(student_fn, name: str, y_true=None, y_pred=None, **kwargs) -> Non
     check_array(found, expected, name=label, hint=HINTS[name], **tolerance("keras_float32"))
 
 
+@explains_errors
 def check_loss_grad(student_grad, name: str, y_true=None, y_pred=None, **kwargs) -> None:
     """``student_grad(y_true, y_pred, **kwargs)`` must equal the tape gradient of
     ``sum(keras.losses.<name>(y_true, y_pred))`` with respect to ``y_pred``."""

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 from autograder.checks.tolerances import tolerance
 
 # The network every API builds in chapter 06: (class, name, output shape, parameters).
@@ -65,6 +65,7 @@ def model_layers(model) -> list:
     return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
 
 
+@explains_errors
 def check_architecture(model, spec, *, what: str = "model") -> None:
     """Assert that ``model``'s layers (InputLayers excluded) are, in order, ``spec``'s
     ``(class name, layer name, output shape, parameter count)`` rows; a name ``None`` is not
@@ -130,6 +131,7 @@ def _check_model_type(model, kind: str) -> None:
         )
 
 
+@explains_errors
 def check_mlp(model, kind: str, *, n: int = 16, seed: int = 0) -> None:
     """Assert that ``model`` is the chapter's MLP (`MLP_SPEC`) built with the ``kind`` API
     ("sequential", "functional" or "subclassed"): its type, its layers (not for a subclass,
@@ -195,6 +197,7 @@ def ticket_batch(vocab_size: int, num_tags: int, num_departments: int, n: int = 
     return inputs, targets
 
 
+@explains_errors
 def check_ticket_model(model, *, vocab_size: int, num_tags: int, num_departments: int, units: int = 64) -> None:
     """Assert that ``model`` is the seed notes' ticket model: functional, inputs ``title``,
     ``body`` (``vocab_size``) and ``tags`` (``num_tags``) concatenated into a ``units`` ReLU layer,
@@ -283,6 +286,7 @@ def _dense_pair(layer_class, units: int, activation, n_in: int, seed: int):
     return mine, reference
 
 
+@explains_errors
 def check_dense_layer(layer_class, *, cases=DENSE_CASES) -> None:
     """Assert that ``layer_class(units, activation=None)`` behaves like ``keras.layers.Dense``:
     weights made in ``build``, outputs and gradients equal for the same weights (for each
@@ -357,6 +361,7 @@ def _metric_batches(seed: int, width: int | None = 3):
     return batches
 
 
+@explains_errors
 def check_rmse_metric(metric_class, *, weighted: bool = True, width: int | None = 3, seed: int = 0) -> None:
     """Assert that ``metric_class()`` (name "rmse") tracks ``keras.metrics.RootMeanSquaredError``
     over several batches of different sizes (targets of ``width`` columns, 1-D when None; with
@@ -422,6 +427,7 @@ def _expected_features(model, name: str, x):
     return np.maximum(flat @ kernel + bias, 0).astype("float32")
 
 
+@explains_errors
 def check_feature_extractor(feature_extractor, *, on: str = "mlp") -> None:
     """Assert that ``feature_extractor(model, layer_name)`` returns a model from ``model``'s
     inputs (all of them: ``on="ticket"`` uses the three-input ticket model) to that layer's
@@ -477,6 +483,7 @@ def two_head_accuracies(model) -> dict[str, float]:
     return accuracies
 
 
+@explains_errors
 def check_two_head_model(build_two_head_model, *, thresholds: dict) -> None:
     """The check trains ``build_two_head_model()`` (seed 0) by the chapter's recipe -- 10 epochs
     on 5,000 training images, item labels and their groups

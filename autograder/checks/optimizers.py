@@ -26,7 +26,7 @@ import functools
 
 import numpy as np
 
-from autograder.checks.failure import fail, number
+from autograder.checks.failure import explains_errors, fail, number
 from autograder.checks.tolerances import tolerance
 
 STEPS = 100
@@ -196,6 +196,7 @@ def _cause(optimizer_cls, keras_name, case, hyper, step, index, before, expected
     return None
 
 
+@explains_errors
 def check_optimizer(optimizer_cls, keras_name: str, cases=("quadratic", "network"), **hyper) -> None:
     """Run ``optimizer_cls(**hyper)`` and ``keras.optimizers.<keras_name>(**hyper)`` on the
     same gradient sequences and compare every parameter after every step.
@@ -260,6 +261,7 @@ SCHEDULE_HINTS = {
 }
 
 
+@explains_errors
 def check_schedule(student_fn, keras_name: str, steps=None, **kwargs) -> None:
     """``student_fn(step, **kwargs)`` must equal ``keras.optimizers.schedules.<keras_name>(**kwargs)(step)``
     for every step in ``steps`` (default 0..120), as a Python or NumPy float (rtol 1e-5, atol 1e-5 of the value at step 0: Keras computes

@@ -25,7 +25,7 @@ import contextlib
 import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 from autograder.checks.tolerances import tolerance
 
 MIN_SPEEDUP = 1.5
@@ -44,6 +44,7 @@ def _keras():
     return keras
 
 
+@explains_errors
 def check_mixed_model(build) -> None:
     """``build()`` must return a model computing in float16 with a float32 output."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
@@ -115,6 +116,7 @@ def reference_scaled_gradients(model, loss_fn, x, y, scale: float):
     return [to_numpy(g) / scale for g in grads]
 
 
+@explains_errors
 def check_scaled_gradients(scaled_gradients, *, scale: float = 2.0**15, seed: int = 0) -> None:
     """``scaled_gradients(model, loss_fn, x, y, scale)`` must equal LossScaleOptimizer's."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
@@ -171,6 +173,7 @@ LOSS_SCALE_SCRIPTS = (
 )
 
 
+@explains_errors
 def check_loss_scale_update(update, scripts=LOSS_SCALE_SCRIPTS, *, growth_steps: int = 3) -> None:
     """The student's dynamic loss-scale rule must agree with ``LossScaleOptimizer`` step by step."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
@@ -232,6 +235,7 @@ def scripted_clock(durations):
         keras.Model.train_on_batch = real_train_on_batch
 
 
+@explains_errors
 def check_step_timer(train_step_seconds, policy: str = "float32", steps: int = 5) -> None:
     """``train_step_seconds(policy, steps=steps)`` must return the median seconds of the
     ``steps`` timed ``train_on_batch`` calls that follow one untimed warm-up call.
@@ -267,6 +271,7 @@ def check_step_timer(train_step_seconds, policy: str = "float32", steps: int = 5
         fail(f"{label} returned {float(found):.6g} s, expected the median {expected:.6g} s\n  {detail}", why)
 
 
+@explains_errors
 def check_speedup(float32_seconds, mixed_seconds, *, gpu: bool) -> float | None:
     """On a GPU: ``float32_seconds / mixed_seconds`` ≥ `MIN_SPEEDUP`. On a CPU: skipped.
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.arrays import check_array, check_scalar, to_numpy
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 from autograder.checks.tolerances import tolerance
 
 PENALTY_HINTS = {
@@ -61,6 +61,7 @@ def penalty_in_dense_layer(kind: str, strengths: dict, w: np.ndarray) -> float:
     return float(sum(float(loss) for loss in layer.losses))
 
 
+@explains_errors
 def check_penalty(penalty, kind: str, *, shape=(5, 4), dtype: str = "float32", seed: int = 0, **strengths) -> None:
     """Check ``penalty(w, **strengths)`` (a NumPy weight penalty) against Keras.
 
@@ -85,6 +86,7 @@ def check_penalty(penalty, kind: str, *, shape=(5, 4), dtype: str = "float32", s
     check_scalar(found, in_layer, name=f"{call} vs the loss a Dense layer adds", hint=hint, check_dtype=False, **tolerance("keras_layer"))
 
 
+@explains_errors
 def check_penalty_grad(
     penalty_grad, kind: str, *, shape=(5, 4), dtype: str = "float32", seed: int = 0, **strengths
 ) -> None:
@@ -122,6 +124,7 @@ def _keras_kept_scale(x: np.ndarray, rate: float) -> float:
     return float(np.median(out[kept] / x[kept]))
 
 
+@explains_errors
 def check_dropout(dropout, *, rate: float = 0.25, shape=(200, 50), dtype: str = "float32", seed: int = 0) -> None:
     """Check inverted dropout ``dropout(x, rate, training, rng)`` on a random ``x``.
 
@@ -174,6 +177,7 @@ def check_dropout(dropout, *, rate: float = 0.25, shape=(200, 50), dtype: str = 
                 hint="use only the rng you are given (not np.random.* globals).")
 
 
+@explains_errors
 def check_dropout_mean(dropout, *, rate: float = 0.5, draws: int = 400, seed: int = 0) -> None:
     """Inverted dropout preserves the expectation: the mean over ``draws`` masks is close to x
     (within 6 standard errors)."""
@@ -190,6 +194,7 @@ def check_dropout_mean(dropout, *, rate: float = 0.5, draws: int = 400, seed: in
         )
 
 
+@explains_errors
 def check_dropout_rate_validation(dropout) -> None:
     """A rate outside [0, 1) raises ValueError, as ``keras.layers.Dropout`` does; rate 0 is the
     identity even in training."""
@@ -249,6 +254,7 @@ BN_INFERENCE_HINT = (
 )
 
 
+@explains_errors
 def check_batchnorm_train(
     batchnorm_train, *, shape=(8, 5), steps: int = 1, momentum: float = 0.99, epsilon: float = 1e-3, seed: int = 0
 ) -> None:
@@ -278,6 +284,7 @@ def check_batchnorm_train(
         )
 
 
+@explains_errors
 def check_batchnorm_inference(batchnorm_inference, *, shape=(8, 5), epsilon: float = 1e-3, seed: int = 0) -> None:
     """Check ``batchnorm_inference(x, gamma, beta, moving_mean, moving_variance, epsilon) -> y``
     against ``keras.layers.BatchNormalization(...)(x, training=False)``."""

@@ -13,7 +13,7 @@ import inspect
 import textwrap
 import types
 
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 
 
 def _source_tree(fn) -> ast.AST:
@@ -67,6 +67,7 @@ def uses(fn, names: tuple[str, ...], _seen: set | None = None) -> list[str]:
     return found
 
 
+@explains_errors
 def check_not_used(fn, names: tuple[str, ...], why: str) -> None:
     """Fail when ``fn`` refers to any of ``names`` (see :func:`uses`), saying where."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame

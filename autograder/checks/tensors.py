@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.arrays import check_array, check_scalar, to_numpy
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 from autograder.checks.source import check_not_used
 from autograder.checks.tolerances import distance_tolerance, tolerance
 
@@ -33,6 +33,7 @@ def softmax_cases():
     ]
 
 
+@explains_errors
 def check_stable_softmax(stable_softmax, logits=None, axis: int = -1) -> None:
     """``stable_softmax(logits, axis)`` must equal ``keras.ops.softmax(logits, axis)``.
 
@@ -75,6 +76,7 @@ def reference_pairwise_distances(a, b) -> np.ndarray:
     return dist.astype(np.asarray(a).dtype)
 
 
+@explains_errors
 def check_pairwise_distances(pairwise_distances, a=None, b=None) -> None:
     """``pairwise_distances(a, b)[i, j] == ||a[i] - b[j]||`` for a (n, d), b (m, d).
 
@@ -106,6 +108,7 @@ def check_pairwise_distances(pairwise_distances, a=None, b=None) -> None:
 # --- one-hot -------------------------------------------------------------------------------
 
 
+@explains_errors
 def check_one_hot(one_hot, labels=None, depth: int = 4) -> None:
     """``one_hot(labels, depth)`` must equal ``tf.one_hot(labels, depth)``: float32, shape
     ``labels.shape + (depth,)``, an all-zero row for a label outside ``[0, depth)``.
@@ -135,6 +138,7 @@ def check_one_hot(one_hot, labels=None, depth: int = 4) -> None:
 # --- per-channel normalisation -------------------------------------------------------------
 
 
+@explains_errors
 def check_normalize_channels(normalize_channels, images=None, eps: float = 1e-5) -> None:
     """``normalize_channels(images, eps)``: per-channel ``(x - mean_c) / sqrt(var_c + eps)``
     over axes (0, 1, 2) of NHWC images, biased variance, returned as float32 (uint8 inputs
@@ -176,6 +180,7 @@ def reference_patches(images, k: int) -> np.ndarray:
     return tf.reshape(patches, (images.shape[0], -1, k * k * images.shape[-1])).numpy()
 
 
+@explains_errors
 def check_extract_patches(extract_patches, images=None, k: int = 2) -> None:
     """``extract_patches(images, k)`` must equal `reference_patches` (``tf.image.extract_patches``):
     patches in row-major order, each flattened in (row, column, channel) order. Only
@@ -211,6 +216,7 @@ def linear_mse_case(dtype: str = "float32", n: int = 8, d: int = 3):
     )
 
 
+@explains_errors
 def check_linear_mse_gradients(linear_mse_gradients, w=None, b=None, x=None, y=None) -> None:
     """``linear_mse_gradients(w, b, x, y)`` returns ``(loss, dw, db)`` for
     ``loss = mean((x @ w + b - y)^2)``, computed with ``tf.GradientTape``.
@@ -251,6 +257,7 @@ def check_linear_mse_gradients(linear_mse_gradients, w=None, b=None, x=None, y=N
 # --- masked mean -------------------------------------------------------------------------
 
 
+@explains_errors
 def check_masked_mean(masked_mean, values=None, mask=None, axis: int = -1) -> None:
     """``masked_mean(values, mask, axis)``: mean of ``values`` where ``mask`` is 1, along
     ``axis``; a slice with no selected element gives 0, never NaN.

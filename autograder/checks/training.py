@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 
 
 def classification_accuracy(model, x_test, y_test, batch_size: int = 1000) -> float:
@@ -32,6 +32,7 @@ def classification_accuracy(model, x_test, y_test, batch_size: int = 1000) -> fl
     return float(np.mean(np.argmax(outputs, axis=1) == np.asarray(y_test)))
 
 
+@explains_errors
 def check_fashion_mnist_accuracy(model, threshold: float, *, hint: str = "") -> None:
     """Assert that ``model`` reaches ``threshold`` accuracy on the 10,000 Fashion-MNIST test
     images (float32 in [0, 1], shape (N, 28, 28)), and print it.
@@ -123,6 +124,7 @@ def without_datasets():
             setattr(module, name, original)
 
 
+@explains_errors
 def check_untrained(model, name: str) -> None:
     """Fail when the model ``name`` returned already classifies the test images: the check
     trains it by the chapter's recipe, so the builder must return it untrained."""
@@ -148,6 +150,7 @@ def _seeded_build(build, name: str):
     return model
 
 
+@explains_errors
 def check_custom_training(train, optimizer_class, *, threshold: float, hint: str = "") -> None:
     """Chapter 03: the check builds the chapter's 784-128-10 MLP (seed 0), calls
     ``train(model, optimizer_class(learning_rate=0.001), x, y, epochs=5, batch_size=64)`` on
@@ -164,6 +167,7 @@ def check_custom_training(train, optimizer_class, *, threshold: float, hint: str
     check_fashion_mnist_accuracy(model, threshold, hint=hint)
 
 
+@explains_errors
 def check_regularized_training(build_model, build_callbacks, *, threshold: float, hint: str = "") -> None:
     """Chapter 04: ``build_model()`` (seed 0) trained by the check for up to 40 epochs on the
     chapter's 1,000 noisy-label images, validated on the other 1,000, with
@@ -183,6 +187,7 @@ def check_regularized_training(build_model, build_callbacks, *, threshold: float
     check_fashion_mnist_accuracy(model, threshold, hint=hint)
 
 
+@explains_errors
 def check_augmented_training(build_model, build_augmenter, make_dataset, *, threshold: float, max_shift: int,
                              hint: str = "") -> None:
     """Chapter 05: ``build_model(build_augmenter(0))`` (seed 0) trained by the check for 40

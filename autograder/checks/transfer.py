@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder import pretrained
-from autograder.checks.failure import fail
+from autograder.checks.failure import explains_errors, fail
 from autograder.checks.tolerances import tolerance
 from autograder.checks.training import classification_accuracy
 
@@ -76,6 +76,7 @@ def reference_transfer_model(source):
     return pretrained.compile_classifier(keras.Model(inputs, outputs), WARMUP_LR)
 
 
+@explains_errors
 def check_transfer_model(build) -> None:
     """``build(source)`` must return the frozen-base transfer model of exercise 1."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
@@ -114,6 +115,7 @@ def _snapshot(layers) -> dict[str, list[np.ndarray]]:
     return {layer.name: [np.array(w) for w in layer.get_weights()] for layer in layers}
 
 
+@explains_errors
 def check_fine_tune(fine_tune, n_layers: int, *, seed: int = 0) -> None:
     """``fine_tune(model, n_layers)`` must unfreeze the top ``n_layers`` of the base but BN.
 
@@ -187,6 +189,7 @@ def train_transfer(build_transfer_model, fine_tune, x, y):
     return model
 
 
+@explains_errors
 def check_transfer_beats_scratch(build_transfer_model, fine_tune, *, target: float, margin: float) -> None:
     """The check trains the transfer model itself (:func:`train_transfer`, seed 0) and the same
     CNN from scratch (:func:`train_scratch`) on the target task's 5 labels per class, both on
