@@ -146,3 +146,12 @@ def test_rmse_failures_name_the_mistake():
     assert "after reset_state" in failure(check_rmse_metric, _rmse(reset=lambda self: None), weighted=False)
     assert "default name should be 'rmse'" in failure(check_rmse_metric, _rmse(name="root_mse"))
     assert "compiled graph" in failure(check_rmse_metric, _rmse(update=numpy_update), weighted=False)
+
+
+def test_a_two_head_shortfall_names_its_cause_from_the_history():
+    from autograder.checks.models import _head_hint
+
+    assert "no loss for the 'group' head" in _head_hint("group", {"item_loss": [2.0, 1.0]})
+    assert "did not learn" in _head_hint("item", {"item_loss": [2.3, 2.29, 2.28]})
+    slow = _head_hint("item", {"item_loss": [2.3, 1.9, 1.6]})  # the real case: lr 1e-4
+    assert "too slowly" in slow and "learning rate" in slow and "own loss" not in slow

@@ -321,3 +321,27 @@ def test_adadelta_that_ignores_epsilon_fails_the_hidden_call():
     msg = failure(check_optimizer, AdadeltaFixedEps, "Adadelta", cases=["network", "tiny"], learning_rate=0.5,
                   epsilon=1e-6)
     assert "keras.optimizers.Adadelta" in msg
+
+
+# chapter 03's threshold check says which part of train() fell short (issue 16's real cases)
+
+def test_a_train_that_never_writes_back_is_told_to_assign():
+    from autograder.checks.training import check_custom_training
+
+    def train(model, optimizer, x, y, epochs=5, batch_size=64, rng=None):
+        for variable in model.trainable_variables:
+            updated = variable.numpy() - 0.1  # a copy: the model never sees it
+            del updated
+
+    msg = failure(check_custom_training, train, Adam, threshold=0.78)
+    assert "left the model's weights unchanged" in msg and "variable.assign" in msg
+
+
+def test_a_train_of_one_epoch_is_told_how_many_steps_are_missing():
+    from autograder.checks.training import check_custom_training
+
+    def one_epoch(model, optimizer, x, y, epochs=5, batch_size=64, rng=None):
+        return S["train"](model, optimizer, x, y, epochs=1, batch_size=batch_size, rng=rng)
+
+    msg = failure(check_custom_training, one_epoch, Adam, threshold=0.80)
+    assert "train() made 94 optimizer steps" in msg and "are 470" in msg

@@ -509,14 +509,14 @@ def check_two_head_model(build_two_head_model, *, thresholds: dict) -> None:
         fail(f"build_two_head_model() returned a model that is already trained (item accuracy {before['item']:.4f} "
               "before any training).", "return a new, untrained, compiled model; the check trains it itself.")
     with without_datasets():
-        model.fit(x_train, {"item": y_train, "group": np.asarray(FASHION_MNIST_GROUPS)[y_train]}, epochs=10,
-                  batch_size=64, validation_split=0.1, verbose=0)
+        history = model.fit(x_train, {"item": y_train, "group": np.asarray(FASHION_MNIST_GROUPS)[y_train]},
+                            epochs=10, batch_size=64, validation_split=0.1, verbose=0)
     accuracies = two_head_accuracies(model)
     report = [f"{name} {accuracy:.4f} (required {thresholds[name]:.2f})" for name, accuracy in accuracies.items()]
     for name, accuracy in accuracies.items():
         if not accuracy >= thresholds[name]:
-            fail(f"test accuracy of the {name!r} head is {accuracy:.4f}, below the required {thresholds[name]:.2f}.",
-                  "each head needs its own loss (a dict keyed by output name) and its own target in fit().")
+            fail(f"the {name!r} head's test accuracy {accuracy:.4f} < {thresholds[name]:.2f}",
+                 _head_hint(name, history.history))
     x_test, _ = fashion_mnist_test_set()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "two_heads.keras"
@@ -526,3 +526,21 @@ def check_two_head_model(build_two_head_model, *, thresholds: dict) -> None:
                                    reloaded.predict(x_test[:200], verbose=0), strict=True):
         check_array(after, np.asarray(before), name=f"{name!r} predictions after .keras save and load", **tolerance("same_model"))
     print("test accuracy: " + ", ".join(report) + "; .keras round trip identical")
+
+
+def _head_hint(name: str, history: dict) -> str:
+    """Why a head fell short, read off the training history: no loss of its own, a loss that
+    did not move, or one that moved too slowly."""
+    losses = history.get(f"{name}_loss")
+    if not losses:
+        return (f"fit() reported no loss for the {name!r} head: give each head its own loss, a dict "
+                "keyed by output name, and name the output layers 'item' and 'group'.")
+    first, last = float(losses[0]), float(losses[-1])
+    if last > 0.95 * first:
+        return (f"the {name!r} head did not learn: its loss went from {first:.3f} to {last:.3f} in "
+                f"{len(losses)} epochs. Check that its activation and loss fit integer labels "
+                "(logits with SparseCategoricalCrossentropy(from_logits=True)).")
+    return (f"the {name!r} head learned, too slowly: its loss went from {first:.3f} to {last:.3f} in "
+            f"{len(losses)} epochs. Check the learning rate (Adam's default, 1e-3, is enough) and the "
+            "loss weights.")
+

@@ -43,10 +43,8 @@ def check_fashion_mnist_accuracy(model, threshold: float, *, hint: str = "") -> 
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     accuracy = fashion_mnist_test_accuracy(model)
     if not accuracy >= threshold:
-        fail(
-            f"test accuracy {accuracy:.4f} on the 10,000 held-out Fashion-MNIST test images is below "
-            f"the required {threshold:.2f}." + (f"\nHint: {hint}" if hint else "")
-        )
+        fail(f"test accuracy {accuracy:.4f}, below the required {threshold:.2f}", hint or None,
+             details=["on the 10,000 held-out Fashion-MNIST test images"])
     print(f"test accuracy {accuracy:.4f} (required: {threshold:.2f})")
 
 
@@ -162,9 +160,33 @@ def check_custom_training(train, optimizer_class, *, threshold: float, hint: str
     keras.utils.set_random_seed(training_seed())
     model = keras.Sequential([keras.Input((28, 28)), keras.layers.Flatten(),
                               keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10)])
+    before = [np.array(w.numpy(), copy=True) for w in model.weights]
+    steps: list[int] = []
+    optimizer = _counting(optimizer_class, steps)(learning_rate=0.001)
     with without_datasets():
-        train(model, optimizer_class(learning_rate=0.001), x, y, epochs=5, batch_size=64)
+        train(model, optimizer, x, y, epochs=5, batch_size=64)
+    expected = 5 * -(-len(x) // 64)
+    if all(np.array_equal(b, w.numpy()) for b, w in zip(before, model.weights, strict=True)):
+        hint = ("train() left the model's weights unchanged: write each update back with "
+                "variable.assign(new_value); a NumPy array you change is a copy.")
+    elif 0 < len(steps) < expected:
+        hint = (f"train() made {len(steps)} optimizer steps; 5 epochs of batches of 64 over "
+                f"{len(x)} images are {expected}: loop over every batch of every epoch.")
     check_fashion_mnist_accuracy(model, threshold, hint=hint)
+
+
+def _counting(optimizer_class, steps: list):
+    """``optimizer_class`` whose ``apply`` also appends to ``steps`` (the student's class as is
+    when it cannot be subclassed)."""
+    try:
+        def apply(self, *args, **kwargs):
+            steps.append(1)
+            return super(counted, self).apply(*args, **kwargs)
+
+        counted = type(optimizer_class.__name__, (optimizer_class,), {"apply": apply})
+        return counted
+    except TypeError:
+        return optimizer_class
 
 
 @explains_errors
