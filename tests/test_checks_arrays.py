@@ -116,3 +116,21 @@ def test_relative_error_and_to_numpy():
     with pytest.raises(ValueError, match="shapes differ"):
         relative_error([1.0], [1.0, 2.0])
     assert to_numpy(tf.constant([1, 2])).tolist() == [1, 2]
+
+
+def test_no_relative_error_next_to_a_zero_reference():
+    msg = failure(check_array, np.array([0.0, 0.5], dtype="float32"), np.array([0.0, 0.0], dtype="float32"))
+    assert "largest error 0.5 at index (1,)" in msg and "relative" not in msg
+
+
+def test_a_disconnected_model_is_explained():
+    import keras
+
+    from autograder.checks.models import check_feature_extractor
+
+    def feature_extractor(model, layer_name):  # a new Input: not the model's graph
+        return keras.Model(keras.Input((28, 28)), model.get_layer(layer_name).output)
+
+    msg = failure(check_feature_extractor, feature_extractor)
+    assert msg.startswith("check_feature_extractor: your code raised")
+    assert "keras.Model(model.inputs, model.get_layer(name).output)" in msg

@@ -74,3 +74,44 @@ def test_speedup_is_skipped_on_cpu_and_enforced_on_gpu(capsys):
     assert check_speedup(3.0, 1.0, gpu=True) == 3.0
     assert "only 1.20x faster" in failure(check_speedup, 1.2, 1.0, gpu=True)
     assert "positive number of seconds" in failure(check_speedup, 1.0, -1.0, gpu=True)
+
+
+# chapter 09's timer, graded on any device with a scripted clock (issue 16: `return 0.05` passed on a CPU)
+
+def _timer(mode):
+    import time
+
+    import numpy as np
+
+    def train_step_seconds(policy, steps=10):
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+        model.compile(optimizer="sgd", loss="mse")
+        x, y = np.zeros((8, 4), "float32"), np.zeros((8, 2), "float32")
+        if mode == "constant":
+            return 0.05
+        if mode not in ("no_warmup", "timed_warmup"):
+            model.train_on_batch(x, y)
+        times = []
+        for _ in range(steps + (mode == "timed_warmup")):
+            start = time.perf_counter()
+            model.train_on_batch(x, y)
+            times.append(time.perf_counter() - start)
+        return float(np.mean(times) if mode == "mean" else np.median(times))
+
+    return train_step_seconds
+
+
+def test_the_step_timer_passes_the_median_after_a_warm_up():
+    from autograder.checks.precision import check_step_timer
+
+    check_step_timer(_timer("right"))
+    check_step_timer(_timer("right"), steps=4)
+
+
+def test_the_step_timer_names_each_wrong_answer():
+    from autograder.checks.precision import check_step_timer
+
+    assert "called train_on_batch 0 times, expected 6" in failure(check_step_timer, _timer("constant"))
+    assert "that is the mean" in failure(check_step_timer, _timer("mean"))
+    assert "called train_on_batch 5 times, expected 6" in failure(check_step_timer, _timer("no_warmup"))
+    assert "the warm-up step was timed" in failure(check_step_timer, _timer("timed_warmup"))

@@ -36,12 +36,6 @@ MLP_WEIGHT_SHAPES = ((784, 64), (64,), (64, 10), (10,))
 
 
 
-def _keras():
-    import keras
-
-    return keras
-
-
 def sample_images(n: int = 8, *, seed: int = 0) -> np.ndarray:
     """``n`` random float32 images (n, 28, 28) in [0, 1]."""
     return np.random.default_rng(seed).random((n, 28, 28), dtype=np.float32)
@@ -49,7 +43,7 @@ def sample_images(n: int = 8, *, seed: int = 0) -> np.ndarray:
 
 def reference_mlp():
     """The chapter's MLP (`MLP_SPEC`) built with Keras's Sequential API."""
-    keras = _keras()
+    import keras
     return keras.Sequential([
         keras.Input((28, 28)),
         keras.layers.Flatten(name="flatten"),
@@ -61,7 +55,7 @@ def reference_mlp():
 
 def model_layers(model) -> list:
     """The layers of a Sequential or Functional model, without its `InputLayer`s."""
-    keras = _keras()
+    import keras
     return [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
 
 
@@ -111,7 +105,7 @@ def _weights_by_shape(model, shapes) -> list[np.ndarray]:
 
 
 def _check_model_type(model, kind: str) -> None:
-    keras = _keras()
+    import keras
     from keras.src.models.functional import Functional
 
     if not isinstance(model, keras.Model):
@@ -139,7 +133,7 @@ def check_mlp(model, kind: str, *, n: int = 16, seed: int = 0) -> None:
     weights in inference mode, and dropout active only in training mode (on ``n`` random
     images drawn with ``seed``)."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    keras = _keras()
+    import keras
     if kind not in ("sequential", "functional", "subclassed"):
         raise ValueError(f"kind must be 'sequential', 'functional' or 'subclassed', got {kind!r}")
     _check_model_type(model, kind)
@@ -204,7 +198,7 @@ def check_ticket_model(model, *, vocab_size: int, num_tags: int, num_departments
     outputs ``priority`` (1, sigmoid) and ``department`` (``num_departments``, softmax); compiled
     with per-output losses (MSE, categorical cross-entropy) and metrics (MAE, accuracy)."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    keras = _keras()
+    import keras
     _check_model_type(model, "functional")
     names = [t.name for t in model.inputs]
     shapes = [tuple(t.shape) for t in model.inputs]
@@ -265,7 +259,7 @@ DENSE_CASES = ((5, "relu", (7, 3), 0), (4, None, (7, 6), 1), (3, "tanh", (7, 2),
 
 def _dense_pair(layer_class, units: int, activation, n_in: int, seed: int):
     """The student's layer and ``keras.layers.Dense``, built for ``n_in`` inputs, same weights."""
-    keras = _keras()
+    import keras
     rng = np.random.default_rng(seed)
     kernel = rng.normal(size=(n_in, units)).astype("float32")
     bias = rng.normal(size=(units,)).astype("float32")
@@ -294,9 +288,8 @@ def check_dense_layer(layer_class, *, cases=DENSE_CASES) -> None:
     axes), a config that rebuilds it (the last case), and a registered class that survives
     ``.keras`` save and load."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    import keras
     import tensorflow as tf
-
-    keras = _keras()
     for units, activation, shape, seed in cases:
         n_in = shape[-1]
         mine, reference = _dense_pair(layer_class, units, activation, n_in, seed)
@@ -367,7 +360,7 @@ def check_rmse_metric(metric_class, *, weighted: bool = True, width: int | None 
     over several batches of different sizes (targets of ``width`` columns, 1-D when None; with
     sample weights when ``weighted``), resets to 0, and works inside ``compile``/``evaluate``."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    keras = _keras()
+    import keras
     mine, reference = metric_class(), keras.metrics.RootMeanSquaredError()
     if mine.name != "rmse":
         fail(f"the metric's default name should be 'rmse', found {mine.name!r}.",
@@ -407,7 +400,7 @@ def check_rmse_metric(metric_class, *, weighted: bool = True, width: int | None 
 
 def reference_ticket_model(vocab_size: int = 40, num_tags: int = 5, num_departments: int = 3):
     """The ticket model of `check_ticket_model` built here (uncompiled), hidden layer "features"."""
-    keras = _keras()
+    import keras
     inputs = [keras.Input((size,), name=name) for name, size in zip(TICKET_INPUTS, (vocab_size, vocab_size, num_tags), strict=True)]
     features = keras.layers.Dense(64, activation="relu", name="features")(keras.layers.Concatenate()(inputs))
     priority = keras.layers.Dense(1, activation="sigmoid", name="priority")(features)
@@ -433,7 +426,7 @@ def check_feature_extractor(feature_extractor, *, on: str = "mlp") -> None:
     inputs (all of them: ``on="ticket"`` uses the three-input ticket model) to that layer's
     output that shares (not copies) the model's weights."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    keras = _keras()
+    import keras
     keras.utils.set_random_seed(0)
     if on == "mlp":
         model, names, x = reference_mlp(), ("hidden", "flatten"), sample_images(6)
@@ -491,7 +484,8 @@ def check_two_head_model(build_two_head_model, *, thresholds: dict) -> None:
     each head reaches its threshold on the 10,000 Fashion-MNIST test images and that a
     ``.keras`` save and load predicts identically."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    keras = _keras()
+    import keras
+
     from autograder.checks.training import (
         UNTRAINED_MAX,
         fashion_mnist_test_set,

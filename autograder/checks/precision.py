@@ -38,17 +38,11 @@ SKIP_MESSAGE = (
 
 
 
-def _keras():
-    import keras
-
-    return keras
-
-
 @explains_errors
 def check_mixed_model(build) -> None:
     """``build()`` must return a model computing in float16 with a float32 output."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    keras = _keras()
+    import keras
     keras.config.set_dtype_policy("float32")
     model = build()
     policy = keras.config.dtype_policy().name
@@ -86,7 +80,7 @@ def underflow_case(seed: int = 0):
     Returns ``(model, loss_fn, x, y)``: a one-layer ``mixed_float16`` Dense model with a float32
     linear output, float32 inputs (8, 4) and targets (8, 3), and MSE times `TINY`.
     """
-    keras = _keras()
+    import keras
     keras.utils.set_random_seed(seed)
     model = keras.Sequential([
         keras.Input((4,)),
@@ -105,9 +99,8 @@ def underflow_case(seed: int = 0):
 
 def reference_scaled_gradients(model, loss_fn, x, y, scale: float):
     """Gradients through Keras's ``LossScaleOptimizer``: ``scale_loss``, then divide by the scale."""
+    import keras
     import tensorflow as tf
-
-    keras = _keras()
     optimizer = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(0.1), initial_scale=scale)
     with tf.GradientTape() as tape:
         loss = loss_fn(y, model(x, training=True))
@@ -147,7 +140,7 @@ def run_loss_scale_script(update, finite_steps, *, initial_scale: float = 2.0**1
     ``update(scale, counter, finite, growth_steps)`` returns ``(scale, counter, applied)``.
     Returns two lists of ``(scale, counter, applied)`` per step: the student's and Keras's.
     """
-    keras = _keras()
+    import keras
     variable = keras.Variable(np.zeros(2, "float32"))
     optimizer = keras.optimizers.LossScaleOptimizer(
         keras.optimizers.SGD(1.0), initial_scale=initial_scale, dynamic_growth_steps=growth_steps

@@ -28,12 +28,6 @@ SCRATCH_RECIPE = {"learning_rate": 1e-3, "epochs": 40, "batch_size": 32}
 
 
 
-def _keras():
-    import keras
-
-    return keras
-
-
 def _count(weights) -> int:
     return int(sum(np.prod(w.shape) for w in weights))
 
@@ -47,7 +41,7 @@ def _learning_rate(model) -> float:
 
 def find_base(model):
     """The nested model named ``base`` inside ``model`` (AssertionError if absent)."""
-    keras = _keras()
+    import keras
     if not isinstance(model, keras.Model):
         fail(f"expected a keras.Model, got {type(model).__name__}")
     for layer in model.layers:
@@ -68,7 +62,7 @@ def base_call_kwargs(model, base) -> list[dict]:
 
 def reference_transfer_model(source):
     """The solution of exercise 1, for checks of later exercises that must not depend on it."""
-    keras = _keras()
+    import keras
     base = source.get_layer("base")
     base.trainable = False
     inputs = keras.Input((28, 28, 1))
@@ -123,7 +117,7 @@ def check_fine_tune(fine_tune, n_layers: int, *, seed: int = 0) -> None:
     cost these points too), then one training step must move the top layers only.
     """
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    keras = _keras()
+    import keras
     source = pretrained.load_source_model(verbose=False)
     model = reference_transfer_model(source)
     base = find_base(model)
@@ -196,7 +190,8 @@ def check_transfer_beats_scratch(build_transfer_model, fine_tune, *, target: flo
     data it loads, then requires test accuracy ≥ ``target`` and ≥ scratch + ``margin`` on the
     5,000 target test images."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    keras = _keras()
+    import keras
+
     from autograder.checks.training import training_seed
 
     (x, y), (x_test, y_test) = pretrained.load_task(pretrained.TARGET_CLASSES, 5, seed=0)
