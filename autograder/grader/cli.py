@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from autograder.cli import EXIT_FAILED, EXIT_OK, CliError
@@ -81,8 +82,9 @@ def cmd_grade(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from autograder.grader import samples
+    from autograder.grader import batch, report, samples
 
+    start = time.monotonic()
     workdir = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="autograder-demo-"))
     chapters = _chapters(args.chapters, grading.REPO_ROOT)
     print(f"demo course in {workdir}")
@@ -92,9 +94,13 @@ def cmd_demo(args) -> int:
         for student, (nb, scores) in samples.demo_students(chapter).items():
             grading.submit(workdir, student, chapter, nb)
             expected[(chapter, student)] = scores
+    first_lines = {}
     for chapter in chapters:
-        print(f"{chapter}: autograding perfect, untouched, buggy ...", flush=True)
-        grading.autograde(workdir, chapter)
+        result = batch.grade_assignment(workdir, chapter, progress=report.Progress(chapter))
+        buggy = next(r for r in result.rows if r["student"] == "buggy")
+        failing = [(gid, c["failure"]) for gid, c in (buggy.get("cells") or {}).items() if c.get("failure")]
+        if failing:
+            first_lines[chapter] = failing[0]
 
     rows, mismatches = [], []
     for (chapter, student), want in sorted(expected.items()):
@@ -114,6 +120,10 @@ def cmd_demo(args) -> int:
             mismatches.append((chapter, student))
     print()
     print(grading.format_table(rows, ["chapter", "student", "score", "max_score", "expected", "failed cells"]))
+    print("\nwhat the buggy student reads first (feedback/buggy/CHAPTER/CHAPTER.html):")
+    for chapter, (cell, line) in first_lines.items():
+        print(f"  {chapter} {cell}: {line}")
+    print(f"\ngraded in {time.monotonic() - start:.0f} s")
     if not args.keep:
         shutil.rmtree(workdir, ignore_errors=True)
     if mismatches:
@@ -121,7 +131,6 @@ def cmd_demo(args) -> int:
         return EXIT_FAILED
     print("\nall scores as expected")
     return EXIT_OK
-
 
 
 def cmd_student_edition(args) -> int:
