@@ -120,7 +120,8 @@ def _through_student_code(tb) -> bool:
 
 
 def explains_errors(check):
-    """Decorator of a check: an exception other than ``AssertionError`` that comes up through
+    """Decorator of a check: an exception other than ``AssertionError`` (or the
+    ``NotImplementedError`` of an exercise not done yet) that comes up through
     the student's code is raised again as an ``AssertionError`` naming the check, the error's
     first line and, where known, what it means (`EXPLANATIONS`); the original traceback, with
     the student's line in it, stays chained above. Errors of the check's own making (a check
@@ -132,7 +133,7 @@ def explains_errors(check):
         __tracebackhide__ = True  # noqa: F841 - read by IPython
         try:
             return check(*args, **kwargs)
-        except AssertionError:
+        except (AssertionError, NotImplementedError):  # a check's verdict; an exercise not done yet
             raise
         except Exception as error:
             if not _through_student_code(error.__traceback__):
@@ -140,7 +141,7 @@ def explains_errors(check):
             first = (str(error).strip().splitlines() or [""])[0]
             raise AssertionError(message(
                 f"{check.__name__}: your code raised {type(error).__name__}",
-                details=[first[:300]],
+                details=[first[:300]] if first else [],
                 hint=explain(error) or "the traceback above shows the line of your code where it happened.",
             )) from error
 

@@ -249,7 +249,7 @@ def check_step_timer(train_step_seconds, policy: str = "float32", steps: int = 5
               f"{', '.join(f'{d:g}' for d in STEP_SECONDS[:steps])} s")
     if not isinstance(found, (float, np.floating)) or isinstance(found, bool):
         fail(f"{label} returned {found!r}, expected a float (seconds)",
-              "return float(np.median(times))")
+              "return the median of the timed steps as a Python float (float(...))")
     if len(calls) != steps + 1:
         fail(f"{label} called train_on_batch {len(calls)} times, expected {steps + 1}",
               "one warm-up call (not timed), then exactly `steps` timed calls")
