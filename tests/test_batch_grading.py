@@ -295,7 +295,7 @@ class TestFaultySubmissions:
             table = {r["student"]: r for r in csv.DictReader(f)}
         assert float(table["buggy"]["test_seeded_kernel"]) == 0.0
         assert float(table["buggy"]["test_environment_facts"]) > 0
-        assert table["missing"]["test_seeded_kernel"] == ""  # never ran: no score, not a zero pretending
+        assert float(table["missing"]["test_seeded_kernel"]) == 0.0  # as nbgrader records a missing notebook
         with open(out / "cells.csv", newline="") as f:
             cells = {r["cell"]: r for r in csv.DictReader(f)}
         seeded = cells["test_seeded_kernel"]
