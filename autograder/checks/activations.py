@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.arrays import check_array, relative_error, to_numpy
-from autograder.checks.failure import explains_errors, fail
+from autograder.checks.failure import call_label, explains_errors, fail
 from autograder.checks.gradients import reference_gradient
 from autograder.checks.tolerances import tolerance
 
@@ -94,7 +94,7 @@ def check_activation(fn, grad_fn, name: str, x=None, **params) -> None:
 
     reference = keras_activation(name)
     value_hint, grad_hint = HINTS.get(name, ("", ""))
-    label = name + ("" if not params else "(" + ", ".join(f"{k}={v}" for k, v in params.items()) + ")")
+    label = call_label(name, **params) if params else name
     cases = [grid("float32"), grid("float64")] if x is None else [np.asarray(x)]
     for xs in cases:
         dtype = xs.dtype.name

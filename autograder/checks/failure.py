@@ -44,6 +44,14 @@ def number(value) -> str:
         return repr(value)
 
 
+def call_label(name: str, *args: str, **kwargs) -> str:
+    """How a message names a call: ``name(arg, key=value, ...)``, the one spelling of every
+    check (``Adam(learning_rate=0.01)``, ``softmax(x, axis=1)``)."""
+    parts = [*args, *(f"{key}={value!r}" if isinstance(value, str) else f"{key}={value}"
+                      for key, value in kwargs.items())]
+    return f"{name}({', '.join(parts)})"
+
+
 def _wrap(line: str, indent: str, width: int = WIDTH) -> list[str]:
     return textwrap.wrap(
         line, width, initial_indent=indent, subsequent_indent=indent + "  ",

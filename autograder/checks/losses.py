@@ -15,7 +15,7 @@ import numpy as np
 
 from autograder.checks.activations import call_strict
 from autograder.checks.arrays import check_array
-from autograder.checks.failure import explains_errors
+from autograder.checks.failure import call_label, explains_errors
 from autograder.checks.tolerances import tolerance
 
 HINTS = {
@@ -99,7 +99,7 @@ def check_loss(student_fn, name: str, y_true=None, y_pred=None, **kwargs) -> Non
         y_true, y_pred = _default_case(name, from_logits)
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred, dtype="float64")
     expected = _keras_loss(name, **kwargs)(tf.constant(y_true), tf.constant(y_pred)).numpy()
-    label = f"{name}(y_true, y_pred{''.join(f', {k}={v}' for k, v in kwargs.items())})"
+    label = call_label(name, "y_true", "y_pred", **kwargs)
     found = call_strict(student_fn, y_true.copy(), y_pred.copy(), name=label, hint=HINTS[name], **kwargs)
     check_array(found, expected, name=label, hint=HINTS[name], **tolerance("keras_float32"))
 

@@ -26,7 +26,7 @@ import functools
 
 import numpy as np
 
-from autograder.checks.failure import explains_errors, fail, number
+from autograder.checks.failure import call_label, explains_errors, fail, number
 from autograder.checks.tolerances import tolerance
 
 STEPS = 100
@@ -206,7 +206,7 @@ def check_optimizer(optimizer_cls, keras_name: str, cases=("quadratic", "network
             vs found at the worst element, and the likely mistake.
     """
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    label = f"{optimizer_cls.__name__}({', '.join(f'{k}={v}' for k, v in hyper.items())})"
+    label = call_label(optimizer_cls.__name__, **hyper)
     for case in cases:
         expected_steps = keras_trajectory(keras_name, case, hyper)
         atol = ATOL
@@ -271,7 +271,7 @@ def check_schedule(student_fn, keras_name: str, steps=None, **kwargs) -> None:
 
     schedule = getattr(keras.optimizers.schedules, keras_name)(**kwargs)
     steps = range(0, 121) if steps is None else steps
-    label = f"{student_fn.__name__}({', '.join(f'{k}={v}' for k, v in kwargs.items())})"
+    label = call_label(student_fn.__name__, **kwargs)
     # Keras computes in float32: near the end of a cosine decay 1 + cos(.) cancels, so the
     # absolute tolerance is relative to the schedule's starting value.
     tol = tolerance("schedule")

@@ -25,7 +25,7 @@ import contextlib
 import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
-from autograder.checks.failure import explains_errors, fail
+from autograder.checks.failure import call_label, explains_errors, fail
 from autograder.checks.tolerances import tolerance
 
 MIN_SPEEDUP = 1.5
@@ -244,7 +244,7 @@ def check_step_timer(train_step_seconds, policy: str = "float32", steps: int = 5
     with scripted_clock(durations) as calls:
         found = train_step_seconds(policy, steps=steps)
     expected = float(np.median(STEP_SECONDS[:steps]))
-    label = f"train_step_seconds({policy!r}, steps={steps})"
+    label = call_label("train_step_seconds", repr(policy), steps=steps)
     detail = (f"the check's clock: warm-up {WARMUP_SECONDS:g} s, then steps of "
               f"{', '.join(f'{d:g}' for d in STEP_SECONDS[:steps])} s")
     if not isinstance(found, (float, np.floating)) or isinstance(found, bool):
