@@ -240,7 +240,7 @@ class TestChapter05(SoundnessSuite):
     noisy_cell = "swap_delete"
     shard = (0, 2)
     together = True
-    debug = ("augmenter", "test_augmenter")
+    debug = ("replace_insert", "test_replace_insert")  # build_augmenter is also called by two later checks
 
 
 class TestChapter05MoreBugs(PlantedBugs):
