@@ -8,9 +8,8 @@ For every chapter one `nbgrader autograde` run grades these students:
   (chapters that train models plant the bugs of a shard *together*, in ``bugs_<n>`` students
   whose bugs sit in different cells, so that a training notebook runs once per group, not
   once per bug — the budget's "as few times as the soundness proof allows");
-* ``tampered``  — the shard's first planted-bug submission with every test cell replaced by a
-  passing print: nbgrader restores the test cells from the gradebook by checksum, so it scores
-  what the bugs deserve (the same execution proves the bugs and the restoring);
+* ``tampered``  — every bug planted *and* every test cell replaced by a passing print: nbgrader
+  restores the test cells from the gradebook by checksum, so it scores what the bugs deserve;
 * ``noisy``     — the solution whose answer writes TensorFlow-style log lines to stderr from
   inside a graded call: the library-log filter (autograder/grader/stderr.py) keeps the full
   marks nbgrader would otherwise take away; and, where the chapter names a ``debug`` cell, a
@@ -94,9 +93,11 @@ def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True, toget
     solution = samples.solution_notebook(chapter)
     students = {}
     if core:
+        all_bugs, all_bugs_expected = samples.buggy_student(chapter, samples.bugs_for(chapter))
         students = {
             "perfect": samples.perfect_student(chapter),
             "untouched": samples.untouched_student(chapter),
+            "tampered": (samples.tamper_tests(all_bugs), all_bugs_expected),
         }
         if debug:
             debug_cell, debug_test = debug
@@ -106,9 +107,7 @@ def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True, toget
             students["noisy"] = (noisy(solution, noisy_cell), samples.expected_scores(solution, []))
             students["debug_print"] = (noisy(solution, noisy_cell, DEBUG_LINE),
                                        debug_scores(solution, noisy_cell, f"test_{noisy_cell}"))
-    for index, (student, (_, submission)) in enumerate(bug_students(chapter, shard, together).items()):
-        if core and index == 0:  # its test cells replaced too: one execution proves both
-            student, submission = "tampered", (samples.tamper_tests(submission[0]), submission[1])
+    for student, (_, submission) in bug_students(chapter, shard, together).items():
         students[student] = submission
     for student, (nb, _) in students.items():
         grading.submit(root, student, chapter, nb)
@@ -138,8 +137,7 @@ class PlantedBugs:
         _, got, want = graded
         students = bug_students(self.chapter, self.shard, self.together)
         assert students, "every shard has planted bugs"
-        for index, (student, (bugs, _)) in enumerate(students.items()):
-            student = "tampered" if self.core and index == 0 else student
+        for student, (bugs, _) in students.items():
             names = ", ".join(f"{b.name} ({b.why})" for b in bugs)
             assert got[student] == want[student], names
             assert all(got[student][planted.fails] == 0.0 for planted in bugs), names
