@@ -13,6 +13,14 @@ from autograder.grader import grading, mutants
 DOC = grading.REPO_ROOT / "docs" / "mutations.md"
 
 
+def exact_rows(section: str) -> list[str]:
+    """The section without the rows of checks that train a model: whether a mutant of those
+    passes a threshold depends on the training run's last digits (oneDNN, the CPU), so the page
+    records this machine's outcome and the first test above holds the rule for them."""
+    return [line for line in section.splitlines()
+            if not any(f"`{name}(" in line for name in mutants.TRAINING_CHECKS)]
+
+
 class MutationSuite:
     chapter = ""
 
@@ -35,7 +43,8 @@ class MutationSuite:
 
     def test_docs_say_what_each_call_catches(self, probed):
         documented = mutants.chapter_section(DOC.read_text(), self.chapter)
-        assert documented == mutants.section(probed), (
+        assert documented is not None, f"docs/mutations.md has no section for {self.chapter}"
+        assert exact_rows(documented) == exact_rows(mutants.section(probed)), (
             f"docs/mutations.md is out of date for {self.chapter}: regenerate it with "
             f"`python -m autograder.grader.mutants {self.chapter}`"
         )
