@@ -45,16 +45,11 @@ c.Execute.extra_arguments = ["--ext=autograder.integrity"]
 # formgrader, release_feedback, python -m autograder grade), and reads well offline: graded
 # cells named, messages wrapped, maths as MathML, figures static with alternative text. See
 # autograder/grader/feedback.py and its template feedback/course_feedback.html.j2.
-from autograder.grader.feedback import NBGRADER_TEMPLATES, TEMPLATES  # noqa: E402
+from autograder.grader import feedback  # noqa: E402
 
-c.GenerateFeedback.preprocessors = [
-    "nbgrader.preprocessors.GetGrades",
-    "autograder.grader.feedback.HideHiddenTests",
-    "autograder.grader.feedback.ReadableFeedback",
-    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
-]
-c.HTMLExporter.template_name = "feedback"  # nbgrader's, which the course's file extends
-c.HTMLExporter.template_file = "course_feedback.html.j2"
-c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), str(NBGRADER_TEMPLATES)]
+c.GenerateFeedback.preprocessors = list(feedback.PREPROCESSORS)
+c.HTMLExporter.template_name = feedback.TEMPLATE_NAME  # nbgrader's, which the course's file extends
+c.HTMLExporter.template_file = feedback.TEMPLATE_FILE
+c.HTMLExporter.extra_template_basedirs = [str(feedback.TEMPLATES), str(feedback.NBGRADER_TEMPLATES)]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}

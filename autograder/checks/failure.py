@@ -20,7 +20,10 @@ the message, not the checks' code.
 
 from __future__ import annotations
 
+import functools
+import os
 import re
+import sys
 import textwrap
 from typing import NoReturn
 
@@ -114,9 +117,6 @@ def explain(error: BaseException) -> str | None:
 def _through_student_code(tb) -> bool:
     """Whether a frame of the traceback is the student's: code outside the autograder package,
     the Python installation and the virtualenv (a notebook cell)."""
-    import os
-    import sys
-
     ours = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     installed = tuple({sys.prefix, sys.base_prefix, sys.exec_prefix})
     while tb is not None:
@@ -134,7 +134,6 @@ def explains_errors(check):
     first line and, where known, what it means (`EXPLANATIONS`); the original traceback, with
     the student's line in it, stays chained above. Errors of the check's own making (a check
     called wrongly) pass unchanged."""
-    import functools
 
     @functools.wraps(check)
     def wrapper(*args, **kwargs):

@@ -209,13 +209,12 @@ def check_optimizer(optimizer_cls, keras_name: str, cases=("quadratic", "network
     label = call_label(optimizer_cls.__name__, **hyper)
     for case in cases:
         expected_steps = keras_trajectory(keras_name, case, hyper)
+        params, grads = gradient_case(case)
         atol = ATOL
         if case in MOVEMENT_ATOL:
-            start = gradient_case(case)[0]
             movement = max(float(np.max(np.abs(w - w0))) for step in expected_steps
-                           for w, w0 in zip(step, start, strict=True))
+                           for w, w0 in zip(step, params, strict=True))
             atol = MOVEMENT_ATOL[case] * movement
-        params, grads = gradient_case(case)
         optimizer = optimizer_cls(**hyper)
         for step, (step_grads, expected) in enumerate(zip(grads, expected_steps, strict=True), start=1):
             before = [p.copy() for p in params]

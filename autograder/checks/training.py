@@ -178,15 +178,15 @@ def check_custom_training(train, optimizer_class, *, threshold: float, hint: str
 def _counting(optimizer_class, steps: list):
     """``optimizer_class`` whose ``apply`` also appends to ``steps`` (the student's class as is
     when it cannot be subclassed)."""
-    try:
-        def apply(self, *args, **kwargs):
-            steps.append(1)
-            return super(counted, self).apply(*args, **kwargs)
+    def apply(self, *args, **kwargs):
+        steps.append(1)
+        return super(counted, self).apply(*args, **kwargs)
 
+    try:
         counted = type(optimizer_class.__name__, (optimizer_class,), {"apply": apply})
-        return counted
     except TypeError:
         return optimizer_class
+    return counted
 
 
 @explains_errors

@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import nbgrader
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Bool, Integer
 
@@ -35,7 +36,8 @@ REDACTED = "[hidden test line removed]"
 PREPROCESSORS = ("nbgrader.preprocessors.GetGrades", "autograder.grader.feedback.HideHiddenTests",
                  "autograder.grader.feedback.ReadableFeedback", "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor")
 TEMPLATES = Path(__file__).parent / "templates"  # feedback/course_feedback.html.j2 extends nbgrader's feedback/
-NBGRADER_TEMPLATES = Path(__import__("nbgrader").__file__).parent / "server_extensions" / "formgrader" / "templates"
+NBGRADER_TEMPLATES = Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates"
+TEMPLATE_NAME, TEMPLATE_FILE = "feedback", "course_feedback.html.j2"  # nbgrader's template, the course's file
 
 
 def hidden_lines(nb, min_length: int = 12) -> set[str]:
@@ -230,8 +232,8 @@ def feedback_args() -> list[str]:
     course's template."""
     return [
         *(f"--GenerateFeedback.preprocessors={name}" for name in PREPROCESSORS),
-        "--HTMLExporter.template_name=feedback",
-        "--HTMLExporter.template_file=course_feedback.html.j2",
+        f"--HTMLExporter.template_name={TEMPLATE_NAME}",
+        f"--HTMLExporter.template_file={TEMPLATE_FILE}",
         f"--HTMLExporter.extra_template_basedirs={TEMPLATES}",
         f"--HTMLExporter.extra_template_basedirs={NBGRADER_TEMPLATES}",
     ]
