@@ -19,6 +19,11 @@ c.CourseDirectory.feedback_directory = "feedback"
 # under 5 s on a 2-core CPU; training cells of later chapters stay under 60 s by the budget.
 # 120 s leaves margin on a loaded machine and stops an infinite loop in 2 minutes.
 c.Execute.timeout = 120
+# After a cell's reply nbgrader waits iopub_timeout seconds for the rest of its output and, with
+# nbgrader's raise_on_iopub_timeout, fails the *whole submission* when it lags. nbclient's 4 s
+# default was exceeded on a loaded 2-core CI machine after a training cell (chapter 08); 30 s
+# keeps a busy machine from failing a student's notebook.
+c.Execute.iopub_timeout = 30
 
 # nbgrader scores a test cell 0 when anything reaches stderr. TensorFlow/absl log lines and
 # Python warnings from the libraries are not the student's fault: autograder/grader/stderr.py

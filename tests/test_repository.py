@@ -37,6 +37,19 @@ def test_committed_notebooks_have_no_outputs(repo):
             assert not cell.get("outputs") and not cell.get("execution_count"), f"{path}: strip outputs"
 
 
+def test_no_file_the_course_ships_is_hidden_by_gitignore(repo):
+    # A clean clone (CI, a student, an instructor) has only what git tracks: a pattern such as
+    # `feedback/` meant for the course root once hid autograder/grader/templates/feedback/.
+    shipped = ["autograder", "solutions", "course", "docs", "tests", "benchmarks", "binder", ".ci"]
+    ignored = subprocess.run(
+        ["git", "ls-files", "--others", "--ignored", "--exclude-standard", *shipped],
+        cwd=repo, capture_output=True, text=True, check=True,
+    ).stdout.split()
+    caches = ("__pycache__", ".ipynb_checkpoints", ".egg-info")
+    hidden = [path for path in ignored if not any(cache in path for cache in caches)]
+    assert hidden == [], f"ignored by .gitignore, so missing from every clone: {hidden}"
+
+
 def test_ruff_passes_on_python_and_notebooks(repo):
     result = subprocess.run([sys.executable, "-m", "ruff", "check", "."], cwd=repo, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -78,6 +91,7 @@ def test_config_maps_folders_and_sets_a_timeout(nbgrader_config):
     assert nbgrader_config.CourseDirectory.source_directory == "solutions"
     assert nbgrader_config.CourseDirectory.release_directory == "course"
     assert 30 <= nbgrader_config.Execute.timeout <= 300
+    assert nbgrader_config.Execute.iopub_timeout >= 30  # nbgrader fails a submission whose output lags
 
 
 @pytest.mark.parametrize("line", LIBRARY_LOG_LINES)
