@@ -8,6 +8,7 @@ from conftest import failure, solution_functions
 from autograder.checks.activations import (
     check_activation,
     check_central_difference,
+    check_initializer_scales,
     check_relative_error,
     check_softmax,
 )
@@ -103,3 +104,36 @@ def test_relative_error_mistakes():
     with np.errstate(invalid="ignore"):
         assert "guard the denominator" in failure(check_relative_error, unguarded)
     assert "one number" in failure(check_relative_error, lambda a, b: np.abs(a - b))
+
+
+def test_keras_initializers_have_the_variances_the_chapter_derives():
+    import keras
+
+    for fan_in, fan_out in ((784, 256), (100, 1000)):
+        he = np.asarray(keras.initializers.HeNormal(seed=1)((fan_in, fan_out)))
+        glorot = np.asarray(keras.initializers.GlorotUniform(seed=1)((fan_in, fan_out)))
+        assert abs(he.var() * fan_in / 2 - 1) < 0.01  # truncated, yet variance 2 / fan_in
+        assert abs(glorot.var() * (fan_in + fan_out) / 2 - 1) < 0.01
+        assert np.abs(he).max() <= 2 * np.sqrt(2 / fan_in) / 0.87962566103423978  # cut at 2 stddev
+
+
+def test_solution_initializer_scales_pass():
+    check_initializer_scales(S["glorot_uniform_limit"], S["he_normal_stddev"])
+    check_initializer_scales(S["glorot_uniform_limit"], S["he_normal_stddev"], shapes=[(3000, 40), (17, 9000)])
+
+
+def test_glorot_std_for_the_limit_fails_and_names_the_uniform_variance():
+    message = failure(check_initializer_scales, lambda fan_in, fan_out: float(np.sqrt(2 / (fan_in + fan_out))),
+                      S["he_normal_stddev"])
+    assert "glorot_uniform_limit(784, 256) does not match Keras" in message and "a²/3" in message
+
+
+def test_untruncated_he_stddev_fails_and_names_the_truncation():
+    message = failure(check_initializer_scales, S["glorot_uniform_limit"], lambda fan_in: float(np.sqrt(2 / fan_in)))
+    assert "he_normal_stddev(784)" in message and "0.8796" in message
+
+
+@pytest.mark.parametrize("factor", [0.99, 1.01])
+def test_initializer_scales_one_percent_off_fail(factor):
+    failure(check_initializer_scales, lambda a, b: factor * S["glorot_uniform_limit"](a, b), S["he_normal_stddev"])
+    failure(check_initializer_scales, S["glorot_uniform_limit"], lambda a: factor * S["he_normal_stddev"](a))

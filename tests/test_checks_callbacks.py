@@ -15,9 +15,63 @@ from autograder.checks.callbacks import (
     random_scenarios,
     run_scripted,
 )
+from autograder.grader import samples
 
-S = solution_functions("07_callbacks", "import keras\nimport numpy as np")
+# The notebook's auto_mode helper (an ordinary code cell) is what the solutions call for mode="auto".
+AUTO_MODE = next(cell.source for cell in samples.solution_notebook("07_callbacks").cells
+                 if cell.cell_type == "code" and cell.source.startswith("def auto_mode("))
+AUTO_MODE = AUTO_MODE[: AUTO_MODE.index("\n\n\nprobe = ")]
+S = solution_functions("07_callbacks", "import keras\nimport numpy as np\n" + AUTO_MODE)
 EarlyStopper, PlateauReducer = S["EarlyStopper"], S["PlateauReducer"]
+
+
+def test_auto_mode_is_keras_rule_on_metrics_that_go_up_and_down():
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse",
+                  metrics=["mae", "accuracy", keras.metrics.R2Score(), keras.metrics.RootMeanSquaredError()])
+    x = np.zeros((1, 2), dtype="float32")
+    model.compute_metrics(x, np.zeros((1, 1), dtype="float32"), model(x))
+    for monitor in ("loss", "val_loss", "mae", "val_mae", "val_accuracy", "r2_score", "val_root_mean_squared_error"):
+        keras_callback = keras.callbacks.EarlyStopping(monitor=monitor)
+        keras_callback.set_model(model)
+        keras_callback._set_monitor_op()  # where Keras resolves "auto" (at the first on_epoch_end)
+        keras_mode = "min" if keras_callback.monitor_op is keras.ops.less else "max"
+        assert S["auto_mode"](model, monitor) == keras_mode, monitor
+    assert S["auto_mode"](model, "val_mae") == "min"  # the name does not end with "loss", yet min
+    for unknown in ("val_my_loss", "val_f1"):
+        try:
+            keras_callback = keras.callbacks.EarlyStopping(monitor=unknown)
+            keras_callback.set_model(model)
+            keras_callback._set_monitor_op()
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(f"Keras resolved {unknown}")
+        try:
+            S["auto_mode"](model, unknown)
+        except ValueError:
+            continue
+        raise AssertionError(f"auto_mode resolved {unknown}; Keras raises ValueError")
+
+
+class GuessesFromTheName(PlateauReducer):
+    def on_epoch_end(self, epoch, logs=None):
+        if self.mode == "auto":
+            self.mode = "min" if self.monitor.endswith("loss") else "max"
+        super().on_epoch_end(epoch, logs)
+
+
+class GuessingStopper(EarlyStopper):
+    def on_epoch_end(self, epoch, logs=None):
+        if self.mode == "auto":
+            self.mode = "min" if self.monitor.endswith("loss") else "max"
+        super().on_epoch_end(epoch, logs)
+
+
+def test_auto_mode_guessed_from_the_name_fails_on_val_mae_with_keras_rule():
+    for check, guessing in ((check_reduce_lr, GuessesFromTheName), (check_early_stopping, GuessingStopper)):
+        message = failure(check, guessing)
+        assert "val_mae" in message and "direction of the compiled" in message
 
 
 def test_solution_passes_every_scripted_check():

@@ -98,7 +98,37 @@ def test_dropout_without_rate_validation_fails():
     def unchecked(x, rate, training=False, rng=None):
         return np.where(rng.random(x.shape) >= rate, x, 0) * 0 + x if training else x
 
-    assert "expected ValueError" in failure(check_dropout_rate_validation, unchecked)
+    assert "not ValueError" in failure(check_dropout_rate_validation, unchecked)
+
+
+def test_keras_accepts_rate_one_and_drops_everything():
+    import keras
+
+    x = np.ones((2, 3), dtype="float32")
+    assert not np.asarray(keras.layers.Dropout(1.0)(x, training=True)).any()
+    with pytest.raises(ValueError):
+        keras.layers.Dropout(1.5)
+
+
+def test_dropout_rejecting_rate_one_fails_and_says_keras_accepts_it():
+    def strict(x, rate, training=False, rng=None):
+        if not 0 <= rate < 1:
+            raise ValueError(rate)
+        return S["dropout"](x, rate, training, rng)
+
+    assert "Dropout(1.0) is valid" in failure(check_dropout_rate_validation, strict)
+
+
+def test_dropout_dividing_by_zero_at_rate_one_fails_with_the_warning():
+    def divides(x, rate, training=False, rng=None):
+        if not 0 <= rate <= 1:
+            raise ValueError(rate)
+        if not training:
+            return x
+        return np.where(rng.random(x.shape) >= rate, x / (1 - rate), 0).astype(x.dtype)
+
+    message = failure(check_dropout_rate_validation, divides)
+    assert "warned" in message and "stderr" in message
 
 
 def test_reference_dropout_matches_keras_statistics():

@@ -70,3 +70,34 @@ def test_fine_tune_failures():
     assert "keep BatchNormalization layers frozen" in failure(check_fine_tune, bn_unfrozen, 4)
     assert "expected 0.001" in failure(check_fine_tune, same_rate, 4)
     assert "recompile after unfreezing" in failure(check_fine_tune, not_recompiled, 4)
+
+
+def test_trainable_changes_take_effect_at_the_next_compile():
+    # What chapter 08 teaches about freezing (docs/library-facts.md): Keras builds the training
+    # step, with its variables, at the first fit after compile.
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(64, 4)).astype("float32")
+    y = np.ones((64, 1), dtype="float32")
+
+    def fitted(freeze_before_fit, refreeze_after_fit=None, recompile=False):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="a"), keras.layers.Dense(1)])
+        model.compile("sgd", "mse")
+        model.get_layer("a").trainable = not freeze_before_fit
+        model.fit(x, y, epochs=1, verbose=0)
+        before = model.get_layer("a").kernel.numpy().copy()
+        if refreeze_after_fit is not None:
+            model.get_layer("a").trainable = not refreeze_after_fit
+            if recompile:
+                model.compile("sgd", "mse")
+            model.fit(x, y, epochs=1, verbose=0)
+        return before, model.get_layer("a").kernel.numpy()
+
+    keras.utils.set_random_seed(0)
+    start = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, name="a"), keras.layers.Dense(1)])
+    initial = start.get_layer("a").kernel.numpy()
+    assert np.array_equal(fitted(freeze_before_fit=True)[1], initial)  # frozen after compile: no move
+    assert not np.array_equal(*fitted(False, refreeze_after_fit=True))  # frozen after a fit: still trains
+    assert np.array_equal(*fitted(True, refreeze_after_fit=False))  # unfrozen after a fit: stays put
+    assert not np.array_equal(*fitted(True, refreeze_after_fit=False, recompile=True))  # until compiled

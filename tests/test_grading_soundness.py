@@ -204,6 +204,7 @@ class TestChapter01(SoundnessSuite):
 class TestChapter02(SoundnessSuite):
     chapter = "02_activations"
     noisy_cell = "softmax"
+    together = True
     debug = ("gelu", "test_gelu")
 
 

@@ -5,6 +5,7 @@ import re
 import runpy
 import subprocess
 import sys
+import unicodedata
 
 import pytest
 
@@ -35,6 +36,16 @@ def test_committed_notebooks_have_no_outputs(repo):
     for path in notebooks(repo):
         for cell in json.loads(path.read_text())["cells"]:
             assert not cell.get("outputs") and not cell.get("execution_count"), f"{path}: strip outputs"
+
+
+def test_notebooks_hold_no_control_characters(repo):
+    # "\text{NaN}" once reached a notebook as a TAB followed by "ext{NaN}" (a Python string's
+    # "\t"); KaTeX shows the TAB as nothing. Newlines are the only control character allowed.
+    for path in notebooks(repo):
+        for index, cell in enumerate(json.loads(path.read_text())["cells"]):
+            source = "".join(cell["source"])
+            bad = sorted({f"U+{ord(ch):04X}" for ch in source if ch != "\n" and unicodedata.category(ch) == "Cc"})
+            assert not bad, f"{path.relative_to(repo)} cell {index} ({cell.get('id')}): control characters {bad}"
 
 
 def test_no_file_the_course_ships_is_hidden_by_gitignore(repo):

@@ -10,6 +10,11 @@ At a kink the derivative is a convention; the checks expect TensorFlow's registe
 (the notebook prints them): relu'(0) = 0, leaky_relu'(0) = negative_slope, elu'(0) = alpha,
 selu'(0) = scale = 1.0507...
 
+Initializer scales (``check_initializer_scales``): the Glorot-uniform limit and the He-normal
+``stddev`` against what ``keras.initializers.GlorotUniform`` / ``HeNormal`` really draw: every
+draw of a large weight matrix lies inside the student's bound (``limit``; ``2 · stddev``, where
+Keras's truncated normal cuts) and the largest reaches it (profile ``initializer_bound``).
+
 Tolerances: the profiles ``activation_float32`` and ``activation_float64`` of
 `autograder.checks.tolerances` (docs/tolerances.md says why).
 """
@@ -190,3 +195,60 @@ def check_relative_error(student_relative_error) -> None:
                 f"found {found!r}.\nHint: max(|a − b| / max(|a| + |b|, 1e-12)) — take absolute values, and "
                 "guard the denominator so that a = b = 0 gives 0, not NaN."
             )
+
+
+# --------------------------------------------------------------------------- initializer scales
+
+INIT_SHAPES = ((784, 256), (256, 400), (100, 1000))  # (fan_in, fan_out), >= 100,000 draws each
+TRUNCATED_STD = 0.87962566103423978  # std of N(0, 1) cut at ±2, the factor Keras divides by
+
+
+def _initializer_bound(student_fn, args: tuple, name: str) -> float:
+    value = to_numpy(student_fn(*args), name=name)
+    if value.size != 1 or not np.isfinite(value).all() or float(value.reshape(())) <= 0:
+        fail(f"{name} should return one positive number, found {value.tolist()!r}")
+    return float(value.reshape(()))
+
+
+def _check_bound(draws: np.ndarray, bound: float, *, name: str, what: str, hint: str) -> None:
+    largest = float(np.abs(draws).max())
+    if largest > bound or largest < bound * (1 - tolerance("initializer_bound")["rtol"]):
+        fail(f"{name} does not match Keras", hint, details=[
+            f"{what}: {bound:.6g}",
+            f"the largest |draw| of Keras's {draws.shape[0]}×{draws.shape[1]} kernel: {largest:.6g} "
+            "(every draw lies inside the bound, and the largest touches it)",
+        ])
+
+
+@explains_errors
+def check_initializer_scales(glorot_uniform_limit, he_normal_stddev, *, shapes=INIT_SHAPES) -> None:
+    """``glorot_uniform_limit(fan_in, fan_out)`` is the bound of ``GlorotUniform``'s uniform, and
+    ``he_normal_stddev(fan_in)`` the ``stddev`` of ``HeNormal``'s truncated normal (its draws
+    stop at 2 · stddev), read off Keras's own draws of a ``(fan_in, fan_out)`` kernel."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    import keras
+
+    for fan_in, fan_out in shapes:
+        name = f"glorot_uniform_limit({fan_in}, {fan_out})"
+        limit = _initializer_bound(glorot_uniform_limit, (fan_in, fan_out), name)
+        draws = np.asarray(keras.initializers.GlorotUniform(seed=0)((fan_in, fan_out)))
+        variance = 2 / (fan_in + fan_out)
+        if np.isclose(limit, np.sqrt(variance), **tolerance("float32")):
+            hint = ("that is the standard deviation √(2/(fan_in + fan_out)); U(−a, a) has variance a²/3, "
+                    "so the limit is a = √(6/(fan_in + fan_out)).")
+        else:
+            hint = "U(−a, a) has variance a²/3; Glorot's variance is 2/(fan_in + fan_out)."
+        _check_bound(draws, limit, name=name, what="your limit", hint=hint)
+
+        name = f"he_normal_stddev({fan_in})"
+        stddev = _initializer_bound(he_normal_stddev, (fan_in,), name)
+        draws = np.asarray(keras.initializers.HeNormal(seed=0)((fan_in, fan_out)))
+        if np.isclose(stddev, np.sqrt(2 / fan_in), **tolerance("float32")):
+            hint = ("√(2/fan_in) is the std He et al. want for the *samples*; Keras draws from a normal cut "
+                    "at ±2·stddev, whose std is only 0.8796·stddev. Divide by that factor "
+                    "(scipy.stats.truncnorm(-2, 2).std()).")
+        else:
+            hint = ("He's variance is 2/fan_in (ReLU zeroes half the signal); Keras's truncated normal has "
+                    "std 0.8796·stddev, so stddev = √(2/fan_in) / 0.8796.")
+        _check_bound(draws, 2 * stddev, name=name, what="2 × your stddev (where Keras cuts the normal)", hint=hint)
+    print(f"glorot_uniform_limit, he_normal_stddev: OK — the bounds of Keras's draws for {len(shapes)} kernel shapes")

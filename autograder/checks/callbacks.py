@@ -8,7 +8,10 @@ against ``keras.callbacks.EarlyStopping`` / ``ReduceLROnPlateau``, and a checkpo
   epoch: when ``model.stop_training`` becomes true, the learning rate after the epoch
   (profile ``keras_float64_stored``: Keras computes in float64 and stores float32), and the final weights.
   Fixed scenarios name the edge cases (patience 0, ``min_delta``, ``mode="max"``, cooldown,
-  ``min_lr``); ``random_scenarios`` adds seeded random sequences and settings.
+  ``min_lr``, ``mode="auto"`` on a metric that goes down, ``val_mae``); ``random_scenarios`` adds
+  seeded random sequences and settings. The scripted model's compiled metrics (``mae``,
+  ``accuracy``) are built, as in ``fit`` after the first step, so Keras resolves ``mode="auto"``
+  by its own rule: ``min`` for a loss, otherwise the metric's direction.
 * **In fit** — one short real ``model.fit`` each, twice from the same seed: with Keras's
   callback and with the student's, reusing one instance for two fits (state must be reset in
   ``on_train_begin``); the epochs run, the learning rates and the final weights must be equal.
@@ -49,6 +52,8 @@ EARLY_STOPPING_SCENARIOS = (
     Scenario((1.0, 0.97, 0.95, 0.93, 0.9, 0.89, 0.88, 0.87), {"patience": 1, "min_delta": 0.025}),
     Scenario((0.5, 0.6, 0.55, 0.58, 0.7, 0.69, 0.68, 0.71), {"patience": 2, "mode": "max"}, "val_accuracy"),
     Scenario((1.0, 0.8, 0.6, 0.5, 0.45), {"patience": 1}),
+    Scenario((0.9, 0.7, 0.72, 0.71, 0.69, 0.7, 0.74), {"patience": 2}, "val_mae"),  # auto: MAE goes down
+    Scenario((0.5, 0.6, 0.55, 0.58, 0.7), {"patience": 2}, "val_accuracy"),  # auto: accuracy goes up
 )
 RESTORE_SCENARIOS = (
     Scenario((0.9, 0.7, 0.6, 0.61, 0.62, 0.63, 0.5), {"patience": 2, "restore_best_weights": True}),
@@ -63,6 +68,7 @@ REDUCE_LR_SCENARIOS = (
     Scenario((1.0, 1.0, 1.0, 1.0, 1.0, 1.0), {"patience": 1, "factor": 0.1, "min_lr": 0.0005}),
     Scenario((1.0, 0.99995, 0.9999, 0.8, 0.8, 0.79), {"patience": 1, "factor": 0.5}),
     Scenario((0.5, 0.6, 0.6, 0.7, 0.7, 0.7, 0.69), {"patience": 2, "factor": 0.2, "mode": "max"}, "val_accuracy"),
+    Scenario((0.9, 0.8, 0.85, 0.84, 0.79, 0.83, 0.82), {"patience": 2, "factor": 0.5}, "val_mae"),
 )
 
 ES_HINT = (
@@ -73,6 +79,12 @@ ES_HINT = (
 RESTORE_HINT = (
     "with restore_best_weights, keep model.get_weights() of the best epoch (and of the first epoch before "
     "any improvement) and call model.set_weights(...) in on_train_end — whether or not training stopped early."
+)
+AUTO_HINT = (
+    "mode='auto' follows Keras 3: 'min' for loss and val_loss, otherwise the direction of the compiled "
+    "metric of that name (MAE goes down: 'min'; accuracy goes up: 'max'), looked up at the first "
+    "on_epoch_end, when fit has built the metrics. The notebook's auto_mode(self.model, self.monitor) "
+    "does exactly this."
 )
 LR_HINT = (
     "after `patience` epochs without improvement multiply the LR by factor (never below min_lr), then wait "
@@ -91,8 +103,8 @@ def random_scenarios(kind: str, n: int = 30, *, seed: int = 0) -> list[Scenario]
         steps = rng.choice([0.0, 0.0, 0.005, 0.02, 0.05, -0.01, -0.03], size=length)
         values = np.round(1.0 - np.cumsum(steps), 3)
         mode = str(rng.choice(["min", "max", "auto"]))
-        monitor = "val_loss"
-        if mode == "max":
+        monitor = str(rng.choice(["val_loss", "val_mae", "val_accuracy"])) if mode == "auto" else "val_loss"
+        if mode == "max" or monitor == "val_accuracy":
             values, monitor = np.round(1.0 - values, 3), "val_accuracy"
         settings = {"patience": int(rng.integers(0, 4)), "min_delta": float(rng.choice([0.0, 0.01, 0.03]))}
         if mode != "auto":
@@ -107,11 +119,15 @@ def random_scenarios(kind: str, n: int = 30, *, seed: int = 0) -> list[Scenario]
 
 
 def scripted_model(learning_rate: float = 0.01):
-    """A small compiled model whose weights mark the epoch and whose optimizer holds an LR."""
+    """A small compiled model whose weights mark the epoch and whose optimizer holds an LR; its
+    compiled metrics ``mae`` and ``accuracy`` are built (as after fit's first step), so that
+    ``mode="auto"`` can be resolved from their directions."""
     import keras
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
-    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mse")
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate), loss="mse", metrics=["mae", "accuracy"])
+    x, y = np.zeros((1, 2), dtype="float32"), np.zeros((1, 1), dtype="float32")
+    model.compute_metrics(x, y, model(x))  # builds the compiled metrics
     return model
 
 
@@ -153,6 +169,8 @@ def _compare(callback_class, keras_class, scenario: Scenario, keys, hint: str) -
     found = run_scripted(_make(callback_class, scenario), scenario)
     expected = run_scripted(keras_class(monitor=scenario.monitor, **scenario.settings), scenario)
     where = f"{callback_class.__name__} with {scenario.describe()}"
+    if "mode" not in scenario.settings and scenario.monitor.removeprefix("val_") != "loss":
+        hint = AUTO_HINT
 
     def epoch(e):
         return "never stopped" if e is None else f"stopped after epoch {e}"

@@ -193,9 +193,9 @@ def ticket_batch(vocab_size: int, num_tags: int, num_departments: int, n: int = 
 
 @explains_errors
 def check_ticket_model(model, *, vocab_size: int, num_tags: int, num_departments: int, units: int = 64) -> None:
-    """Assert that ``model`` is the seed notes' ticket model: functional, inputs ``title``,
-    ``body`` (``vocab_size``) and ``tags`` (``num_tags``) concatenated into a ``units`` ReLU layer,
-    outputs ``priority`` (1, sigmoid) and ``department`` (``num_departments``, softmax); compiled
+    """Assert that ``model`` is the chapter's ticket model (Chollet's, *Deep Learning with
+    Python* 7.2): functional, inputs ``title``, ``body`` (``vocab_size``) and ``tags``
+    (``num_tags``) concatenated into a ``units`` ReLU layer, outputs ``priority`` (1, sigmoid) and ``department`` (``num_departments``, softmax); compiled
     with per-output losses (MSE, categorical cross-entropy) and metrics (MAE, accuracy)."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras

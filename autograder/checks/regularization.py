@@ -7,8 +7,8 @@ normalization in NumPy, against ``keras.regularizers`` and ``keras.layers``.
   checks expect TensorFlow's subgradient there, ``sign(0) = 0``.
 * Dropout: the exact output for the mask ``rng.random(x.shape) >= rate`` (the notebook states
   it), identity at inference, dtype kept, the same scale on kept units as
-  ``keras.layers.Dropout``, the mean preserved over many masks, ``ValueError`` for a rate
-  outside [0, 1).
+  ``keras.layers.Dropout``, the mean preserved over many masks; rate 1 drops everything (Keras accepts it),
+  ``ValueError`` for a rate outside [0, 1].
 * Batch normalization: output and the updated moving statistics against
   ``keras.layers.BatchNormalization`` holding the same weights, in training and inference mode.
 
@@ -17,6 +17,8 @@ Tolerances: the profiles ``keras_layer`` (float32) and ``keras_penalty_float64``
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -196,24 +198,44 @@ def check_dropout_mean(dropout, *, rate: float = 0.5, draws: int = 400, seed: in
 
 @explains_errors
 def check_dropout_rate_validation(dropout) -> None:
-    """A rate outside [0, 1) raises ValueError, as ``keras.layers.Dropout`` does; rate 0 is the
-    identity even in training."""
+    """The rates ``keras.layers.Dropout`` accepts, [0, 1], and the ones it rejects.
+
+    A rate below 0 or above 1 raises ``ValueError``. Rate 1 is accepted: in training every unit
+    is dropped (the output is Keras's, all zeros, computed without dividing by ``1 - rate``: a
+    NumPy divide-by-zero warning would reach stderr), at inference ``x`` is returned. Rate 0 is
+    the identity even in training.
+    """
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    import keras
+
     x = np.ones((3, 3), dtype="float32")
-    for bad in (1.0, -0.1, 1.5):
+    for bad in (-0.1, 1.5):
         try:
             dropout(x, bad, training=True, rng=np.random.default_rng(0))
         except ValueError:
             continue
         except Exception as err:
-            fail(
-                f"dropout(x, rate={bad}) raised {type(err).__name__}; expected ValueError "
-                "(rate must be in [0, 1))."
-            )
-        fail(
-            f"dropout(x, rate={bad}) returned a value; expected ValueError. Hint: rate = 1 would "
-            "divide by 0 and a negative rate is meaningless: check 0 <= rate < 1 first."
-        )
+            fail(f"dropout(x, rate={bad}) raised {type(err).__name__}, not ValueError",
+                 "keras.layers.Dropout rejects a rate outside [0, 1] with ValueError.")
+        fail(f"dropout(x, rate={bad}) returned a value, not ValueError",
+             "a rate outside [0, 1] is meaningless: check 0 <= rate <= 1 first, as Keras does.")
+    name = "dropout(x, 1.0, training=True)"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            found = dropout(x.copy(), 1.0, training=True, rng=np.random.default_rng(0))
+        except ValueError:
+            fail(f"{name} raised ValueError",
+                 "keras.layers.Dropout(1.0) is valid: it drops every unit in training. "
+                 "Accept 0 <= rate <= 1.")
+    check_array(found, np.asarray(keras.layers.Dropout(1.0)(x, training=True)), name=name,
+                **tolerance("exact"), hint="at rate 1 every unit is dropped: the output is all zeros.")
+    for warning in caught:
+        fail(f"{name} warned: {warning.message}",
+             "at rate 1 return zeros before dividing by 1 - rate = 0: the warning goes to stderr, "
+             "and nbgrader scores a test cell with stderr output 0.")
+    check_array(dropout(x.copy(), 1.0, training=False), x, name="dropout(x, 1.0, training=False)",
+                **tolerance("exact"), hint="at inference dropout is the identity, whatever the rate.")
     check_array(dropout(x, 0.0, training=True, rng=np.random.default_rng(0)), x, name="dropout(x, 0.0, training=True)",
                 **tolerance("exact"), hint="with rate 0 nothing is dropped and nothing rescaled.")
 

@@ -145,6 +145,16 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "test_gradient_check", "forward instead of central difference",
     ),
     PlantedBug(
+        "glorot_limit_is_the_std", "02_activations", "initializer_scales",
+        "np.sqrt(6.0 / (fan_in + fan_out))", "np.sqrt(2.0 / (fan_in + fan_out))",
+        "test_initializer_scales", "returns Glorot's standard deviation where the uniform's limit is asked (2 for 6)",
+    ),
+    PlantedBug(
+        "he_stddev_untruncated", "02_activations", "initializer_scales",
+        "np.sqrt(2.0 / fan_in) / truncnorm(-2, 2).std()", "np.sqrt(2.0 / fan_in)",
+        "test_initializer_scales", "the paper's normal stddev: Keras's truncated normal needs it divided by 0.8796",
+    ),
+    PlantedBug(
         "momentum_wrong_sign", "03_optimizers", "sgd",
         "m[...] = self.momentum * m - lr * grad", "m[...] = self.momentum * m + lr * grad",
         "test_sgd", "velocity accumulates +lr·g: the parameters climb the gradient",
@@ -387,6 +397,12 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "            self.model.set_weights(self.best_weights)", "            pass",
         "test_early_stopping_restore", "keeps the best weights but never puts them back",
         cascades=("test_callbacks_in_fit",),
+    ),
+    PlantedBug(
+        "lr_auto_mode_by_name", "07_callbacks", "plateau_reducer",
+        "self.mode = auto_mode(self.model, self.monitor)",
+        'self.mode = "min" if self.monitor.endswith("loss") else "max"',
+        "test_reduce_lr", "mode='auto' guessed from the name: val_mae is maximised, where Keras minimises it",
     ),
     PlantedBug(
         "lr_below_min_lr", "07_callbacks", "plateau_reducer",
