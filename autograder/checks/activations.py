@@ -245,10 +245,10 @@ def check_initializer_scales(glorot_uniform_limit, he_normal_stddev, *, shapes=I
         draws = np.asarray(keras.initializers.HeNormal(seed=0)((fan_in, fan_out)))
         if np.isclose(stddev, np.sqrt(2 / fan_in), **tolerance("float32")):
             hint = ("√(2/fan_in) is the std He et al. want for the *samples*; Keras draws from a normal cut "
-                    "at ±2·stddev, whose std is only 0.8796·stddev. Divide by that factor "
+                    f"at ±2·stddev, whose std is only {TRUNCATED_STD:.4f}·stddev. Divide by that factor "
                     "(scipy.stats.truncnorm(-2, 2).std()).")
         else:
             hint = ("He's variance is 2/fan_in (ReLU zeroes half the signal); Keras's truncated normal has "
-                    "std 0.8796·stddev, so stddev = √(2/fan_in) / 0.8796.")
+                    f"std {TRUNCATED_STD:.4f}·stddev, so stddev = √(2/fan_in) / {TRUNCATED_STD:.4f}.")
         _check_bound(draws, 2 * stddev, name=name, what="2 × your stddev (where Keras cuts the normal)", hint=hint)
     print(f"glorot_uniform_limit, he_normal_stddev: OK — the bounds of Keras's draws for {len(shapes)} kernel shapes")
