@@ -58,3 +58,12 @@ c.HTMLExporter.template_file = feedback.TEMPLATE_FILE
 c.HTMLExporter.extra_template_basedirs = [str(feedback.TEMPLATES), str(feedback.NBGRADER_TEMPLATES)]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+
+# Written answers ("Going further" at the end of every chapter) are nbgrader "manually graded
+# answer" cells; the read-only question cell above each holds the rubric between
+# === BEGIN MARK SCHEME === and === END MARK SCHEME ===. generate_assignment cuts the rubric out
+# of the student notebooks; autograde puts the question back whole from the gradebook, so the
+# formgrader shows the rubric right above the answer; feedback cuts it again (feedback.py).
+# nbgrader expects mark schemes in "task" cells only, which are always left for a grader even
+# when no answer was written; a read-only question cell keeps a blank answer at 0 ("No response").
+c.ClearMarkScheme.enforce_metadata = False

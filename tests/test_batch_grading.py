@@ -33,7 +33,8 @@ from autograder.grader import batch, feedback, grading, intake, report, samples,
 from autograder.grader.sandbox import Limits
 
 CHAPTER = "00_setup"
-FULL = 2.0  # points of chapter 00
+FULL = 2.0  # autograded points of chapter 00 (its written answer, 2 more, waits for a grader)
+WRITTEN = "written_stderr"  # chapter 00's written answer
 LIMITS = Limits(timeout=300, cell_timeout=30, memory_mb=2500)  # generous: CI runs other tests alongside
 
 
@@ -288,6 +289,18 @@ class TestFaultySubmissions:
         summary = (out / "summary.txt").read_text()
         assert "out of memory            1" in summary and "hog: out of memory" in summary
 
+    def test_written_answers_are_reported_as_waiting_for_a_grader(self, graded):
+        root, result = graded
+        rows = {r["student"]: r for r in result.rows}
+        assert rows["good1"]["pending"] == 2.0 and rows["good1"]["max_score"] == FULL + 2
+        assert rows["missing"]["pending"] == 0.0 and rows["corrupt"]["pending"] == 0.0
+        assert rows["good1"]["cells"][WRITTEN] == {"score": None, "points": 2.0, "failure": ""}
+        with open(root / "grading" / CHAPTER / "report.csv", newline="") as f:
+            table = {r["student"]: r for r in csv.DictReader(f)}
+        assert table["good1"][WRITTEN] == "" and float(table["good1"]["pending"]) == 2.0
+        assert "written answers to grade by hand:" in (root / "grading" / CHAPTER / "summary.txt").read_text()
+        assert {r["student"]: r["pending"] for r in grading.gradebook_rows(root)}["good1"] == 2.0
+
     def test_reports_give_every_cell_and_the_class_per_cell(self, graded):
         root, _ = graded
         out = root / "grading" / CHAPTER
@@ -313,6 +326,19 @@ class TestFaultySubmissions:
         assert "123456" in samples.find_cell(autograded, "test_seeded_kernel").source  # hidden test ran ...
         assert "123456" not in page and "HIDDEN TESTS" not in page  # ... and is not shown
         assert (root / "feedback" / "good1" / CHAPTER / f"{CHAPTER}.html").is_file()
+
+    def test_the_rubric_is_in_the_graders_copy_but_not_in_the_feedback(self, graded):
+        root, _ = graded
+        autograded = nbformat.read(root / "autograded" / "good1" / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+        question = samples.find_cell(autograded, f"{WRITTEN}_question").source
+        assert "=== BEGIN MARK SCHEME ===" in question and "**1 point:**" in question  # what the formgrader shows
+        rubric_line = next(line for line in question.splitlines() if line.startswith("- **1 point:**"))
+        for student in ("good1", "edited"):
+            page = (root / "feedback" / student / CHAPTER / f"{CHAPTER}.html").read_text()
+            assert "MARK SCHEME" not in page and "Rubric" not in page, student
+            assert html.escape(rubric_line[14:60], quote=False) not in page, student
+        page = (root / "feedback" / "good1" / CHAPTER / f"{CHAPTER}.html").read_text()
+        assert "Written answer (graded by hand)" in page
 
     def test_every_submission_gets_feedback_even_one_that_never_ran(self, graded):
         root, _ = graded

@@ -2,7 +2,8 @@
 
 Starts `jupyter lab` from the course environment on a free localhost port, drives Debian's
 Chromium with Playwright (no browser download), opens the student notebook of chapter 01, runs
-its first code cell, presses nbgrader's Validate button, and opens the formgrader. Screenshots
+its first code cell, presses nbgrader's Validate button, opens the formgrader, and grades a
+written answer there by hand, with the rubric on the page. Screenshots
 are saved under pytest's temporary directory. Skipped, with the reason, when Chromium or
 Playwright is missing (`.ci/run` installs both).
 """
@@ -34,13 +35,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+GRADED = ("00_setup", "alice", "written_stderr")  # chapter, student, written answer the instructor grades
+
+
 @pytest.fixture(scope="module")
 def course_copy(repo, tmp_path_factory):
-    """A copy of the course root: Validate saves the notebook, which must not touch the repo."""
+    """A copy of the course root (Validate saves the notebook, which must not touch the repo),
+    with one autograded submission of chapter 00 whose written answer waits for a grader."""
+    from autograder.grader import grading, samples
+
     root = tmp_path_factory.mktemp("course_root")
     shutil.copy2(repo / "nbgrader_config.py", root)
     for folder in ("course", "solutions"):
         shutil.copytree(repo / folder, root / folder)
+    chapter, student, _ = GRADED
+    grading.release(root, chapter)
+    grading.submit(root, student, chapter, samples.solution_notebook(chapter))
+    grading.autograde(root, chapter)
     return root
 
 
@@ -120,3 +131,35 @@ def test_instructor_opens_the_formgrader(lab, page, tmp_path):
     page.get_by_text("Manage Assignments").first.wait_for()
     page.get_by_text("01_tensors").first.wait_for()
     page.screenshot(path=str(tmp_path / "formgrader.png"))
+
+
+def test_instructor_grades_a_written_answer_in_the_formgrader(lab, course_copy, page, tmp_path):
+    """Manual grading as an instructor does it: the formgrader's page of an autograded
+    submission shows the question with its rubric above the student's answer; a score typed
+    into the answer's box is saved to the gradebook, and the points stop being pending."""
+    from autograder.grader import grading
+
+    chapter, student, written = GRADED
+    with grading.gradebook(course_copy) as gb:
+        submission_id = gb.find_submission_notebook(chapter, chapter, student).id
+    assert {r["student"]: r["pending"] for r in grading.gradebook_rows(course_copy)} == {student: 2.0}
+    page.goto(f"{lab}/formgrader/submissions/{submission_id}/?token={TOKEN}")
+    page.get_by_text("Rubric (2 points").first.wait_for()
+    assert page.get_by_text("A debugging line such as").count() == 1  # the student's answer, below it
+    box = page.locator(f"input.score#{written}")
+    box.fill("1.5")
+    box.press("Tab")  # the formgrader saves a score on change
+    page.locator(".score-saved").first.wait_for(state="attached")
+    page.screenshot(path=str(tmp_path / "manual_grading.png"))
+    deadline = time.time() + 30
+    while True:
+        with grading.gradebook(course_copy) as gb:
+            grade = gb.find_grade(written, chapter, chapter, student)
+            manual = grade.manual_score
+        if manual == 1.5 or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    assert manual == 1.5
+    (row,) = grading.gradebook_rows(course_copy)
+    assert row["pending"] == 0.0 and row["score"] == 2.0 + 1.5
+

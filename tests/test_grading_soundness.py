@@ -152,7 +152,8 @@ class SoundnessSuite(PlantedBugs):
     def test_solution_scores_full_marks(self, graded):
         _, got, want = graded
         assert got["perfect"] == want["perfect"]
-        assert all(score > 0 for score in got["perfect"].values())
+        written = samples.manual_cells(samples.solution_notebook(self.chapter))
+        assert all(score > 0 for cell, score in got["perfect"].items() if cell not in written)
 
     def test_untouched_notebook_scores_zero_everywhere(self, graded):
         _, got, _ = graded
@@ -160,7 +161,32 @@ class SoundnessSuite(PlantedBugs):
 
     def test_every_exercise_has_a_planted_bug(self, graded):
         _, got, _ = graded
-        assert {b.fails for b in samples.bugs_for(self.chapter)} == set(got["perfect"])
+        written = samples.manual_cells(samples.solution_notebook(self.chapter))
+        assert {b.fails for b in samples.bugs_for(self.chapter)} == set(got["perfect"]) - set(written)
+
+    def test_written_answers_wait_for_a_grader_with_the_rubric_in_view(self, graded):
+        """A written answer is neither passed nor failed by the autograder: an answered one waits
+        for a grader (whatever the rest of the notebook did, tampering included), an unchanged one
+        scores 0; its points cannot be raised by the student; the formgrader's copy of the
+        question holds the rubric, even where the student rewrote the question."""
+        root, got, _ = graded
+        written = samples.manual_cells(samples.solution_notebook(self.chapter))
+        assert written
+        for student in got:
+            scores = grading.cell_scores(root, self.chapter, student)
+            for cell, points in written.items():
+                score = scores[cell]
+                assert score.max_score == points, (student, score)
+                if student == "untouched":
+                    assert (score.score, score.needs_manual_grade) == (0.0, False), score
+                else:
+                    assert score.score is None and score.needs_manual_grade, (student, score)
+        for student in ("perfect", "tampered"):
+            graded_nb = samples.read_notebook(grading.notebook_path(root / "autograded", student, self.chapter))
+            for cell in written:
+                question = samples.find_cell(graded_nb, f"{cell}_question").source
+                assert "=== BEGIN MARK SCHEME ===" in question and "**1 point:**" in question, student
+                assert "edited by the student" not in question
 
     def test_edited_test_cells_are_restored(self, graded):
         root, got, want = graded

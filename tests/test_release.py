@@ -41,12 +41,35 @@ def test_committed_course_equals_a_fresh_release(repo, regenerated):
 def test_student_notebooks_hold_no_solutions_and_no_hidden_tests(repo):
     for chapter in grading.chapters(repo):
         text = grading.notebook_path(repo, grading.RELEASE, chapter).read_text()
-        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text
+        assert "BEGIN SOLUTION" not in text and "BEGIN HIDDEN TESTS" not in text and "MARK SCHEME" not in text
+        assert "Rubric (" not in text and "model answer" not in text
         nb = samples.untouched_notebook(chapter)
         answers = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")]
         assert answers, f"{chapter}: no answer cells"
         for cell in answers:
-            assert "raise NotImplementedError()" in cell.source, f"{chapter}/{cell.metadata.nbgrader.grade_id}"
+            stub = "raise NotImplementedError()" if cell.cell_type == "code" else "YOUR ANSWER HERE"
+            assert stub in cell.source, f"{chapter}/{cell.metadata.nbgrader.grade_id}"
+
+
+def test_every_chapter_ends_with_a_written_answer_and_its_rubric(repo):
+    """One manually graded answer per chapter (2 points), right after the read-only question
+    whose mark scheme the formgrader shows; the intro counts its points."""
+    for chapter in grading.chapters(repo):
+        nb = samples.solution_notebook(chapter)
+        written = samples.manual_cells(nb)
+        assert list(written.values()) == [2.0], f"{chapter}: {written}"
+        (grade_id,) = written
+        answer = samples.find_cell(nb, grade_id)
+        question = nb.cells[nb.cells.index(answer) - 1]
+        meta = question.metadata.get("nbgrader", {})
+        assert answer.cell_type == question.cell_type == "markdown"
+        assert meta.get("locked") and meta.get("grade_id") == f"{grade_id}_question", chapter
+        assert "=== BEGIN MARK SCHEME ===" in question.source and "=== END MARK SCHEME ===" in question.source
+        assert "**1 point:**" in question.source.split("MARK SCHEME")[1], f"{chapter}: no rubric points"
+        assert len(answer.source.split()) > 40, f"{chapter}: no model answer"
+        intro = nb.cells[0].source
+        if chapter != "00_setup":
+            assert "written answer" in intro and f"{sum(samples.graded_cells(nb).values()):g} points" in intro, chapter
 
 
 def test_every_graded_cell_has_visible_and_hidden_tests(repo):

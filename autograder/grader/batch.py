@@ -36,7 +36,7 @@ from pathlib import Path
 
 import psutil
 
-from autograder.grader import intake, jail, report, sandbox
+from autograder.grader import grading, intake, jail, report, sandbox
 from autograder.grader.sandbox import Job, Limits, Outcome
 
 STATE_DIR = "grading"
@@ -180,9 +180,10 @@ def replace_dir(dest: Path, files: dict[str, bytes]) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
-def save_scores(db_url: str, outcome: Outcome) -> tuple[float, float, float]:
+def save_scores(db_url: str, outcome: Outcome) -> tuple[float, float, float, float]:
     """Write ``outcome``'s scores into the course gradebook in one transaction; return the
-    submission's (score, max score, late penalty) as nbgrader computes them."""
+    submission's (score, max score, late penalty) as nbgrader computes them, and the points that
+    wait for a grader (written answers; a score a grader already gave is kept)."""
     from nbgrader.api import Gradebook
     from sqlalchemy.exc import SAWarning
 
@@ -201,7 +202,8 @@ def save_scores(db_url: str, outcome: Outcome) -> tuple[float, float, float]:
         gb.db.commit()
         submission = gb.find_submission(outcome.assignment, outcome.student)
         penalty = sum(nb.late_submission_penalty or 0.0 for nb in submission.notebooks)
-        return float(submission.score), float(submission.max_score), float(penalty)
+        pending = grading.pending_points(g for nb in submission.notebooks for g in nb.grades)
+        return float(submission.score), float(submission.max_score), float(penalty), pending
 
 
 def cell_results(outcome: Outcome) -> dict[str, dict]:
@@ -243,7 +245,7 @@ def cell_results(outcome: Outcome) -> dict[str, dict]:
 def record(course: intake.Course, sub: intake.Submission, outcome: Outcome, where: str) -> dict:
     """Write one outcome (files, gradebook, journal, in that order) and return its report row."""
     replace_dir(course.autograded / sub.student / sub.assignment, outcome.autograded)
-    score, max_score, penalty = save_scores(course.db_url, outcome)
+    score, max_score, penalty, pending = save_scores(course.db_url, outcome)
     entry = {
         "student": sub.student,
         "assignment": sub.assignment,
@@ -251,6 +253,7 @@ def record(course: intake.Course, sub: intake.Submission, outcome: Outcome, wher
         "reason": outcome.reason,
         "score": score,
         "max_score": max_score,
+        "pending": pending,
         "late_penalty": penalty,
         "seconds": round(outcome.seconds, 2),
         "peak_mb": round(outcome.peak_mb, 1),

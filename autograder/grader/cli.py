@@ -71,10 +71,15 @@ def cmd_grade(args) -> int:
         retry += result.retry
     grading.run_nbgrader(["export", "--to", str(Path(args.export).resolve())], root)
     rows = grading.gradebook_rows(root)
-    print(grading.format_table(rows, ["chapter", "student", "score", "max_score"]))
+    print(grading.format_table(rows, ["chapter", "student", "score", "max_score", "pending"]))
     print(f"grades exported to {args.export}")
     lms = report.write_lms_exports(root / "grading" / "exports", rows)
     print(f"for an LMS: {lms['canvas']} (Canvas), {lms['gradescope']} (Gradescope)")
+    waiting = [r for r in rows if r["pending"]]
+    if waiting:
+        print(f"{len(waiting)} submission(s) hold written answers not yet graded by hand ({sum(r['pending'] for r in waiting):g}"
+              " points, counted as 0 in the scores above and in the exports): grade them in the formgrader's"
+              " Manual Grading, then run this command again (docs/instructor.md, \"Written answers\")")
     if retry:
         print(f"{len(retry)} submission(s) not graded because a worker died: run the command again", file=sys.stderr)
         return EXIT_FAILED
@@ -105,21 +110,23 @@ def cmd_demo(args) -> int:
     rows, mismatches = [], []
     for (chapter, student), want in sorted(expected.items()):
         got = grading.cell_scores(workdir, chapter, student)
-        score = sum(c.score for c in got.values())
         rows.append(
             {
                 "chapter": chapter,
                 "student": student,
-                "score": score,
+                "score": sum(c.score for c in got.values() if c.score is not None),
                 "max_score": sum(c.max_score for c in got.values()),
-                "expected": sum(want.values()),
-                "failed cells": ", ".join(g for g, c in sorted(got.items()) if c.score < c.max_score) or "-",
+                "by hand": sum(c.max_score for c in got.values() if c.score is None),
+                "expected": sum(v for v in want.values() if v is not None),
+                "failed cells": ", ".join(g for g, c in sorted(got.items())
+                                          if c.score is not None and c.score < c.max_score) or "-",
             }
         )
         if {g: c.score for g, c in got.items()} != want:
             mismatches.append((chapter, student))
     print()
-    print(grading.format_table(rows, ["chapter", "student", "score", "max_score", "expected", "failed cells"]))
+    print(grading.format_table(rows, ["chapter", "student", "score", "max_score", "by hand", "expected", "failed cells"]))
+    print('("by hand": points of written answers, which wait for a grader in the formgrader)')
     print("\nwhat the buggy student reads first (feedback/buggy/CHAPTER/CHAPTER.html):")
     for chapter, (cell, line) in first_lines.items():
         print(f"  {chapter} {cell}: {line}")

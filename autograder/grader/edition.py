@@ -70,6 +70,9 @@ def write_edition(dest: Path, root: Path = grading.REPO_ROOT, *, force: bool = F
     return dest
 
 
+MARK_SCHEME = ("=== BEGIN MARK SCHEME ===", "=== END MARK SCHEME ===")  # a written answer's rubric
+
+
 def _regions(source: str, begin: str, end: str) -> list[str]:
     lines, inside = [], False
     for line in source.splitlines():
@@ -85,8 +88,9 @@ def _regions(source: str, begin: str, end: str) -> list[str]:
 
 def secret_lines(root: Path = grading.REPO_ROOT) -> tuple[dict[str, str], dict[str, str]]:
     """The lines of ``solutions/`` students must not get, mapped to where they come from:
-    (solution-region lines, hidden-test lines). Only lines of at least ``MIN_LINE``
-    characters that are not in the released notebooks (whose visible code may repeat them)."""
+    (solution lines: solution regions and written answers' model answers; hidden lines: hidden
+    tests and mark schemes). Only lines of at least ``MIN_LINE`` characters that are not in the
+    released notebooks (whose visible code may repeat them)."""
     root = Path(root)
     released = set()
     for path in (root / grading.RELEASE).rglob("*.ipynb"):
@@ -95,10 +99,16 @@ def secret_lines(root: Path = grading.REPO_ROOT) -> tuple[dict[str, str], dict[s
     solutions, hidden = {}, {}
     for path in sorted((root / grading.SOLUTIONS).rglob("*.ipynb")):
         for cell in nbformat.read(path, as_version=4).cells:
-            where = f"{path.relative_to(root)} {cell.metadata.get('nbgrader', {}).get('grade_id', '')}"
+            meta = cell.metadata.get("nbgrader", {})
+            where = f"{path.relative_to(root)} {meta.get('grade_id', '')}"
+            model_answer = cell.cell_type == "markdown" and meta.get("solution")  # replaced whole on release
             for kind, begin, end in ((solutions, "### BEGIN SOLUTION", "### END SOLUTION"),
-                                     (hidden, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")):
-                for line in _regions(cell.source, begin, end):
+                                     (hidden, "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
+                                     (hidden, MARK_SCHEME[0], MARK_SCHEME[1])):
+                lines = _regions(cell.source, begin, end)
+                if model_answer and kind is solutions:
+                    lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
+                for line in lines:
                     if len(line) >= MIN_LINE and line not in released:
                         kind.setdefault(line, where)
     return solutions, hidden
@@ -133,7 +143,7 @@ def leaks(edition: Path, root: Path = grading.REPO_ROOT) -> list[str]:
     bugs = {line.strip() for bug in samples.PLANTED_BUGS for line in bug.new.splitlines()
             if len(line.strip()) >= MIN_LINE and "### " not in line and line not in bug.old}
     for rel, text, lines in _text_files(edition):
-        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS"):
+        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"):
             if marker in text:
                 found.append(f"{rel}: holds {marker!r}")
         found += [f"{rel}: hidden-test line from {hidden[line]}: {line}" for line in sorted(lines & hidden.keys())]

@@ -7,8 +7,9 @@ button and ``release_feedback`` publish the same HTML. :class:`HideHiddenTests` 
 preprocessor that the course's ``nbgrader_config.py`` puts in ``GenerateFeedback``'s list, so
 every one of those paths runs it. For each notebook it
 
-* cuts the ``### BEGIN HIDDEN TESTS`` region out of every cell (as ``generate_assignment``
-  does);
+* cuts the ``### BEGIN HIDDEN TESTS`` region and the ``=== BEGIN MARK SCHEME ===`` region (the
+  rubric of a written answer, which nbgrader puts back so that the formgrader shows it) out of
+  every cell, as ``generate_assignment`` does;
 * reduces a test cell's error output to ``Ename: message``: a traceback quotes test lines;
 * removes every line of a hidden test from every output of every cell -- an answer cell can
   print the source of the cells that run after it (an IPython hook, a traceback) -- and
@@ -25,7 +26,7 @@ import re
 from pathlib import Path
 
 import nbgrader
-from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, NbGraderPreprocessor
 from traitlets import Bool, Integer
 
 from autograder.grader import grading
@@ -75,11 +76,13 @@ def is_test_cell(cell) -> bool:
 
 
 def sanitize(nb):
-    """``nb`` (changed in place and returned) without hidden tests in sources or outputs."""
+    """``nb`` (changed in place and returned) without hidden tests in sources or outputs, and
+    without mark schemes."""
     lines = hidden_lines(nb)
-    clear = ClearHiddenTests()
+    clear, clear_scheme = ClearHiddenTests(), ClearMarkScheme()
     for cell in nb.cells:
         clear._remove_hidden_test_region(cell)
+        clear_scheme._remove_mark_scheme_region(cell)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 if is_test_cell(cell):
@@ -115,7 +118,8 @@ PLOTLY = "application/vnd.plotly.v1+json"
 
 def cell_titles(nb) -> dict[str, str]:
     """grade_id -> what the graded cell checks, from the closest "Exercise" heading above it
-    ("Exercise 3 — inverted dropout"); the grade_id where there is none."""
+    ("Exercise 3 — inverted dropout"); the grade_id where there is none; "Written answer
+    (graded by hand)" for a written answer."""
     titles, current = {}, None
     for cell in nb.cells:
         if cell.cell_type == "markdown":
@@ -123,7 +127,9 @@ def cell_titles(nb) -> dict[str, str]:
             if found:
                 current = re.sub(r"\s*\(\d+(\.\d+)? points?\)", "", found[-1]).strip()
         meta = cell.metadata.get("nbgrader", {})
-        if meta.get("grade"):
+        if meta.get("grade") and cell.cell_type == "markdown":
+            titles[meta["grade_id"]] = "Written answer (graded by hand)"
+        elif meta.get("grade"):
             titles[meta["grade_id"]] = current or meta["grade_id"]
     return titles
 

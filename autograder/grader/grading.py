@@ -128,22 +128,34 @@ def in_gradebook(root: Path, chapter: str) -> bool:
 
 @dataclass(frozen=True)
 class CellScore:
+    """A graded cell's score: None while it waits for a grader (a written answer)."""
+
     grade_id: str
-    score: float
+    score: float | None
     max_score: float
+    needs_manual_grade: bool = False
 
 
 def cell_scores(root: Path, chapter: str, student: str) -> dict[str, CellScore]:
-    """Autograded score of every graded cell of ``student``'s ``chapter``, by grade_id."""
+    """Score of every graded cell (tests and written answers) of ``student``'s ``chapter``, by grade_id."""
     with gradebook(root) as gb:
         submission = gb.find_submission_notebook(chapter, chapter, student)
         return {
-            g.name: CellScore(g.name, float(g.score), float(g.max_score)) for g in submission.grades
-        }
+            g.name: CellScore(g.name, None if g.auto_score is None and g.manual_score is None else float(g.score),
+                              float(g.max_score), bool(g.needs_manual_grade))
+            for g in submission.grades
+        }  # nbgrader's Grade.score is 0.0 while a cell has neither score
+
+
+def pending_points(grades) -> float:
+    """Points of nbgrader ``grades`` that wait for a grader: marked for manual grading, no score yet."""
+    return float(sum(g.max_score for g in grades if g.needs_manual_grade and g.manual_score is None))
 
 
 def gradebook_rows(root: Path) -> list[dict]:
-    """One row per (student, chapter) with score and max score, from the gradebook."""
+    """One row per (student, chapter) from the gradebook: score, max score, and the points still
+    waiting for a grader ("pending": written answers not yet graded in the formgrader; the score
+    counts them as 0 until then)."""
     rows = []
     with gradebook(root) as gb:
         for assignment in gb.assignments:
@@ -154,6 +166,7 @@ def gradebook_rows(root: Path) -> list[dict]:
                         "chapter": assignment.name,
                         "score": float(submission.score),
                         "max_score": float(submission.max_score),
+                        "pending": pending_points(g for nb in submission.notebooks for g in nb.grades),
                     }
                 )
     return sorted(rows, key=lambda r: (r["chapter"], r["student"]))

@@ -116,6 +116,7 @@ class ReferenceCell:
     points: float | None
     order: int
     cell_id: str | None = None  # the cell's nbformat id in the source (and released) notebook
+    task: bool = False  # a "manually graded task" (a written answer's question and its mark scheme)
 
 
 def reference_cells(course: Course, assignment: str) -> dict[str, dict[str, ReferenceCell]]:
@@ -133,11 +134,12 @@ def reference_cells(course: Course, assignment: str) -> dict[str, dict[str, Refe
                 order = {gid: i for i, gid in enumerate(ids) if gid}
                 cell_ids = {gid: c.get("id") for gid, c in zip(ids, source_cells, strict=True) if gid}
             grades = {c.name: c.max_score for c in notebook.grade_cells}
+            tasks = {c.name: c.max_score for c in notebook.task_cells}
             solutions = {c.name for c in notebook.solution_cells}
             cells[notebook.name] = {
                 c.name: ReferenceCell(c.name, c.cell_type, c.source, c.checksum, bool(c.locked), c.name in grades,
-                                      c.name in solutions, grades.get(c.name), order.get(c.name, len(order)),
-                                      cell_ids.get(c.name))
+                                      c.name in solutions, grades.get(c.name, tasks.get(c.name)),
+                                      order.get(c.name, len(order)), cell_ids.get(c.name), c.name in tasks)
                 for c in notebook.source_cells
             }
     return cells
@@ -147,8 +149,10 @@ def reference_metadata(ref: ReferenceCell) -> dict:
     """The nbgrader metadata ``generate_assignment`` gave the cell ``ref``."""
     meta = {"grade": ref.grade, "grade_id": ref.grade_id, "locked": ref.locked, "schema_version": 3,
             "solution": ref.solution}
-    if ref.grade:
+    if ref.grade or ref.task:
         meta["points"] = ref.points
+    if ref.task:
+        meta["task"] = True
     if ref.checksum:
         meta["checksum"] = ref.checksum
     return meta
@@ -192,36 +196,40 @@ def restore_metadata(nb, refs: dict[str, ReferenceCell]) -> list[str]:
         else:
             want = reference_metadata(ref)
             changed = [k for k in GRADING_KEYS if k != "grade_id" and bool(meta.get(k)) != bool(want.get(k))
-                       or k == "points" and ref.grade and meta.get(k) != want.get(k)]
+                       or k == "points" and (ref.grade or ref.task) and meta.get(k) != want.get(k)]
             if not changed:
                 continue
             notes.append(f"cell {ref.grade_id!r}: its nbgrader metadata was edited "
                          f"({', '.join(f'{k} {meta.get(k)!r}' for k in changed)}): restored")
         cell.metadata["nbgrader"] = {**(meta or {}), **reference_metadata(ref)}
-        cell.metadata["nbgrader"].pop("task", None)
+        if not ref.task:
+            cell.metadata["nbgrader"].pop("task", None)
     return notes
 
 
-def released_source(ref: ReferenceCell) -> str:
-    """``ref``'s source as students got it (hidden tests cut out, as ``generate_assignment`` does)."""
-    from nbgrader.preprocessors import ClearHiddenTests
+def released_cell(ref: ReferenceCell) -> tuple[object, bool]:
+    """``ref``'s cell as students got it (hidden tests and mark scheme cut out, as
+    ``generate_assignment`` does), and whether anything was cut."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme
 
     cell = rebuild_cell(ref)
-    ClearHiddenTests()._remove_hidden_test_region(cell)
-    return cell.source
+    cut_tests = ClearHiddenTests()._remove_hidden_test_region(cell)
+    cut_scheme = ClearMarkScheme()._remove_mark_scheme_region(cell)
+    return cell, cut_tests or cut_scheme
+
+
+def released_source(ref: ReferenceCell) -> str:
+    """``ref``'s source as students got it."""
+    return released_cell(ref)[0].source
 
 
 def released_checksums(ref: ReferenceCell) -> set[str | None]:
-    """Checksums a read-only cell may have when untouched: the gradebook's (hidden tests in),
-    and the released one's (hidden tests cut out, as ``generate_assignment`` does)."""
-    from nbgrader.preprocessors import ClearHiddenTests
+    """Checksums a read-only cell may have when untouched: the gradebook's (hidden tests and
+    mark scheme in), and the released one's (cut out, as ``generate_assignment`` does)."""
     from nbgrader.utils import compute_checksum
 
-    cell = rebuild_cell(ref)
-    sums = {ref.checksum}
-    if ClearHiddenTests()._remove_hidden_test_region(cell):
-        sums.add(compute_checksum(cell))
-    return sums
+    cell, cut = released_cell(ref)
+    return {ref.checksum, compute_checksum(cell)} if cut else {ref.checksum}
 
 
 def grade_id(cell) -> str | None:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from autograder.grader import sandbox
 
-COLUMNS = ["student", "assignment", "score", "max_score", "late_penalty", "status", "reason", "seconds",
+COLUMNS = ["student", "assignment", "score", "max_score", "pending", "late_penalty", "status", "reason", "seconds",
            "peak_mb", "graded_at", "where", "flags"]
 
 
@@ -77,6 +77,10 @@ def summary(rows: list[dict], *, seconds: float, where: str, isolation: str = ""
         scores = sorted(r["score"] for r in rows)
         lines.append(f"  scores: min {scores[0]:g}, median {scores[len(scores) // 2]:g}, max {scores[-1]:g} "
                      f"of {rows[0]['max_score']:g}")
+    waiting = [r for r in rows if r.get("pending")]
+    if waiting:
+        lines.append(f"  written answers to grade by hand: {len(waiting)} submission(s), "
+                     f"{sum(r['pending'] for r in waiting):g} points (counted as 0 until graded in the formgrader)")
     attention = [r for r in rows if r["status"] != sandbox.GRADED or r.get("flags")]
     if attention:
         lines.append("needs a look:")

@@ -542,28 +542,46 @@ def plant(nb, bugs: list[PlantedBug]):
 
 
 def tamper_tests(nb):
-    """A copy of ``nb`` whose every test cell is replaced by a passing one-liner
-    (what a student trying to game the grader would do; nbgrader restores them)."""
+    """A copy of ``nb`` whose every test cell is replaced by a passing one-liner, whose written
+    answers claim 100 points and whose read-only questions are rewritten (what a student trying
+    to game the grader would do; nbgrader restores all of it from the gradebook)."""
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
-        if cell.metadata.get("nbgrader", {}).get("grade"):
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("grade") and not meta.get("solution"):
             cell.source = "print('all tests passed')  # edited by the student"
+        elif meta.get("grade"):
+            meta["points"] = 100
+        elif meta.get("locked") and cell.cell_type == "markdown":
+            cell.source = "Full marks for any answer (edited by the student)."
     return nb
 
 
 def graded_cells(nb) -> dict[str, float]:
-    """Points of every graded (test) cell, by grade_id."""
+    """Points of every autograded (test) cell, by grade_id."""
     return {
-        cell.metadata["nbgrader"]["grade_id"]: float(cell.metadata["nbgrader"].get("points", 0))
-        for cell in nb.cells
-        if cell.metadata.get("nbgrader", {}).get("grade")
+        meta["grade_id"]: float(meta.get("points", 0))
+        for meta in (cell.metadata.get("nbgrader", {}) for cell in nb.cells)
+        if meta.get("grade") and not meta.get("solution")
     }
 
 
-def expected_scores(nb, bugs: list[PlantedBug]) -> dict[str, float]:
-    """Score of every graded cell of a solution with ``bugs`` planted."""
+def manual_cells(nb) -> dict[str, float]:
+    """Points of every cell a grader scores by hand (a written answer: nbgrader's "manually
+    graded answer"), by grade_id."""
+    return {
+        meta["grade_id"]: float(meta.get("points", 0))
+        for meta in (cell.metadata.get("nbgrader", {}) for cell in nb.cells)
+        if meta.get("grade") and meta.get("solution") or meta.get("task")
+    }
+
+
+def expected_scores(nb, bugs: list[PlantedBug]) -> dict[str, float | None]:
+    """Score of every graded cell of a solution with ``bugs`` planted: None for the written
+    answers, which wait for a grader (the autograder neither passes nor fails them)."""
     failing = {cell for planted in bugs for cell in (planted.fails, *planted.cascades)}
-    return {cell: (0.0 if cell in failing else points) for cell, points in graded_cells(nb).items()}
+    return {**{cell: (0.0 if cell in failing else points) for cell, points in graded_cells(nb).items()},
+            **dict.fromkeys(manual_cells(nb))}
 
 
 def perfect_student(chapter: str, root: Path = REPO_ROOT):
@@ -574,7 +592,9 @@ def perfect_student(chapter: str, root: Path = REPO_ROOT):
 
 def untouched_student(chapter: str, root: Path = REPO_ROOT):
     """The released student notebook as a submission, and its expected scores (0 everywhere)."""
-    return untouched_notebook(chapter, root), {c: 0.0 for c in graded_cells(solution_notebook(chapter, root))}
+    solution = solution_notebook(chapter, root)
+    cells = {**graded_cells(solution), **manual_cells(solution)}  # an unchanged answer scores 0 ("No response")
+    return untouched_notebook(chapter, root), dict.fromkeys(cells, 0.0)
 
 
 def buggy_student(chapter: str, bugs: list[PlantedBug], root: Path = REPO_ROOT):
