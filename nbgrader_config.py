@@ -49,13 +49,16 @@ c.Execute.extra_arguments = ["--ext=autograder.integrity"]
 # Feedback never shows a hidden test, whichever path writes it (generate_feedback, the
 # formgrader, release_feedback, python -m autograder grade), and reads well offline: graded
 # cells named, messages wrapped, maths as MathML, figures static with alternative text. See
-# autograder/grader/feedback.py and its template feedback/course_feedback.html.j2.
+# autograder/grader/feedback.py and its template feedback/course_feedback.html.j2. The template
+# is set for the exporter of GenerateFeedback only: the formgrader renders its manual-grading
+# page with an HTMLExporter of its own, and a global HTMLExporter setting would hand it the
+# feedback template (a 500 error on every submission page).
 from autograder.grader import feedback  # noqa: E402
 
 c.GenerateFeedback.preprocessors = list(feedback.PREPROCESSORS)
-c.HTMLExporter.template_name = feedback.TEMPLATE_NAME  # nbgrader's, which the course's file extends
-c.HTMLExporter.template_file = feedback.TEMPLATE_FILE
-c.HTMLExporter.extra_template_basedirs = [str(feedback.TEMPLATES), str(feedback.NBGRADER_TEMPLATES)]
+c.GenerateFeedback.HTMLExporter.template_name = feedback.TEMPLATE_NAME  # nbgrader's, which the course's file extends
+c.GenerateFeedback.HTMLExporter.template_file = feedback.TEMPLATE_FILE
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(feedback.TEMPLATES), str(feedback.NBGRADER_TEMPLATES)]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 

@@ -191,3 +191,4 @@ class TestJail:
                 assert "HIDDEN TESTS" not in text, path
                 assert not [line for line in hidden if line in text], path
         assert feedback.REDACTED in plain[root / "feedback" / "leaker" / CHAPTER / f"{CHAPTER}.html"]
+        assert all('id="toc"' in text for text in plain.values())  # the course's template, from its config alone
