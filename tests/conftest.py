@@ -46,14 +46,15 @@ class Message(str):
 
 
 def solution_functions(chapter: str, preamble: str = "") -> dict:
-    """Execute the answer cells of ``solutions/CHAPTER`` and return the names they define,
-    so unit tests check the checks against the very code the notebook ships."""
+    """Execute the code answer cells of ``solutions/CHAPTER`` (not the written answers) and
+    return the names they define, so unit tests check the checks against the very code the
+    notebook ships."""
     from autograder.grader import samples
 
     namespace: dict = {"__name__": f"solutions_{chapter}"}
     exec(preamble, namespace)
     for cell in samples.solution_notebook(chapter).cells:
-        if cell.metadata.get("nbgrader", {}).get("solution"):
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("solution"):
             # a file name in linecache, as IPython gives each cell: checks read sources
             filename = f"<solution {chapter} {cell.metadata['nbgrader']['grade_id']}>"
             linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)

@@ -4,16 +4,98 @@ import keras
 from conftest import failure, solution_functions
 
 from autograder import pretrained
-from autograder.checks.transfer import check_fine_tune, check_transfer_model
+from autograder.checks.transfer import check_extract_features, check_fine_tune, check_transfer_model
 
 S = solution_functions("08_transfer_learning", "import keras\nWARMUP_LR = 1e-2")
-build, fine_tune = S["build_transfer_model"], S["fine_tune"]
+build, fine_tune, extract = S["build_transfer_model"], S["fine_tune"], S["extract_features"]
 
 
 def test_solutions_pass():
     check_transfer_model(build)
+    check_extract_features(extract)
+    check_extract_features(extract, seed=1)
     check_fine_tune(fine_tune, 4)
     check_fine_tune(fine_tune, 8)
+    check_fine_tune(fine_tune, 0)
+    check_fine_tune(fine_tune, 4, previously=0)
+    check_fine_tune(fine_tune, 8, previously=4)
+
+
+def in_training_mode(base, images, batch_size=256):
+    return keras.ops.convert_to_numpy(base(images, training=True))
+
+
+def as_tensor(base, images, batch_size=256):
+    return base(images, training=False)  # a tf.Tensor: accepted, the values are right
+
+
+def first_batch_only(base, images, batch_size=256):
+    return base.predict(images[:batch_size], verbose=0)
+
+
+def trains_the_base(base, images, batch_size=256):
+    for start in range(0, len(images), batch_size):
+        base(images[start:start + batch_size], training=True)  # harmless on its own: Keras calls do not update
+        for layer in base.layers:
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.moving_mean.assign(layer.moving_mean * 0.9)
+    return base.predict(images, verbose=0)
+
+
+def float64_features(base, images, batch_size=256):
+    return base.predict(images, verbose=0).astype("float64")
+
+
+def test_extract_features_failures():
+    assert "inference mode" in failure(check_extract_features, in_training_mode)
+    check_extract_features(as_tensor)
+    assert "shape" in failure(check_extract_features, first_batch_only)
+    assert "changed the weights or statistics" in failure(check_extract_features, trains_the_base)
+    assert "dtype" in failure(check_extract_features, float64_features)
+
+
+def trusts_base_trainable(model, n):
+    """The chapter's first solution: right on a model fresh from warm-up, wrong when called again."""
+    base = model.get_layer("base")
+    base.trainable = True
+    for layer in base.layers[:len(base.layers) - n]:
+        layer.trainable = False
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    pretrained.compile_classifier(model, float(model.optimizer.learning_rate) / 10)
+
+
+def slices_with_minus_n(model, n):
+    base = model.get_layer("base")
+    base.trainable = False
+    base.trainable = True
+    for layer in base.layers[:-n]:  # n = 0: an empty slice, every layer stays trainable
+        layer.trainable = False
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+    pretrained.compile_classifier(model, float(model.optimizer.learning_rate) / 10)
+
+
+def test_fine_tune_called_again_or_with_zero_layers():
+    check_fine_tune(trusts_base_trainable, 4)  # fresh from warm-up: right
+    message = failure(check_fine_tune, trusts_base_trainable, 4, previously=0)
+    assert "fine-tuned before" in message and "TensorFlow backend" in message
+    check_fine_tune(slices_with_minus_n, 4)
+    assert "n = 0" in failure(check_fine_tune, slices_with_minus_n, 0)
+
+
+def test_setting_trainable_to_its_own_value_is_skipped_on_the_tensorflow_backend():
+    # The fact chapter 08 teaches (docs/library-facts.md); if Keras changes it, the text must too.
+    base = pretrained.make_base()
+    base.trainable = False
+    base.trainable = True
+    assert all(layer.trainable for layer in base.layers)
+    for layer in base.layers:
+        layer.trainable = False
+    base.trainable = True
+    assert keras.backend.backend() == "tensorflow" and not any(layer.trainable for layer in base.layers)
 
 
 def unfrozen(source):

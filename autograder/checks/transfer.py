@@ -3,11 +3,15 @@
 * The transfer model must reuse the pretrained ``base`` (same weights, not a copy trained
   again), frozen — trainable parameters are exactly the new head's — called with
   ``training=False`` in the graph, and compiled with the warm-up learning rate.
+* Feature extraction must return the frozen base's inference-mode features (BatchNormalization
+  on its moving statistics) as float32 arrays, for any number of images and batch size.
 * Fine-tuning must make exactly the top ``n`` layers of the base trainable **except**
   BatchNormalization, which stays frozen (in Keras 3 a frozen BN layer runs in inference mode,
   while ``fit`` overrides the graph's ``training=False``), and recompile with a learning rate
-  ten times lower. One real training step then proves it: the top layers move, the layers
-  below and every BN statistic do not.
+  ten times lower, also on a model fine-tuned before (on the TensorFlow backend
+  ``base.trainable = True`` is skipped when it is already True, see ``docs/library-facts.md``).
+  One real training step then proves it: the top layers move, the layers below and every BN
+  statistic do not.
 * Accuracy: the transfer model must reach a target accuracy on the target classes' 5,000 test
   images and beat the same architecture trained here from scratch on the same small data.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder import pretrained
+from autograder.checks.arrays import check_array
 from autograder.checks.failure import explains_errors, fail
 from autograder.checks.tolerances import tolerance
 from autograder.checks.training import classification_accuracy
@@ -109,33 +114,90 @@ def _snapshot(layers) -> dict[str, list[np.ndarray]]:
     return {layer.name: [np.array(w) for w in layer.get_weights()] for layer in layers}
 
 
+def _shifted_base(seed: int):
+    """A base with random weights whose BatchNormalization moving statistics are far from any
+    batch's, so that features computed in training mode differ plainly from inference mode."""
+    import keras
+    keras.utils.set_random_seed(seed)
+    base = pretrained.make_base()
+    for layer in base.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            layer.moving_mean.assign(np.full(layer.moving_mean.shape, 0.5, "float32"))
+            layer.moving_variance.assign(np.full(layer.moving_variance.shape, 4.0, "float32"))
+    return base
+
+
 @explains_errors
-def check_fine_tune(fine_tune, n_layers: int, *, seed: int = 0) -> None:
+def check_extract_features(extract_features, *, seed: int = 0) -> None:
+    """``extract_features(base, images, batch_size)`` must return ``base``'s features in inference
+    mode, float32 (n, d), for the pretrained base and a random one, for 25 images in batches of
+    8 and for a single image, leaving the base's weights and statistics as they were."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    import keras
+    (x, _), _ = pretrained.load_task(pretrained.TARGET_CLASSES, 5, seed=seed)
+    bases = {"the pretrained base": pretrained.load_source_model(verbose=False).get_layer("base"),
+             "a random base": _shifted_base(seed)}
+    for what, base in bases.items():
+        for images, batch_size in ((x, 8), (x[:1], 256)):
+            before = _snapshot(base.layers)
+            found = extract_features(base, images, batch_size)
+            expected = keras.ops.convert_to_numpy(base(images, training=False))
+            check_array(found, expected, name=f"extract_features({what}, {images.shape[0]} images, batch_size={batch_size})",
+                        hint="compute the features in inference mode (base.predict, or base(x, training=False)): "
+                             "in training mode BatchNormalization normalises with each batch's own statistics",
+                        **tolerance("keras_layer"))
+            after = _snapshot(base.layers)
+            if any(not np.array_equal(b, a) for name in before for b, a in zip(before[name], after[name], strict=True)):
+                fail(f"extract_features changed the weights or statistics of {what}",
+                     "only read the base: no fit, no training=True call")
+
+
+def _as_fine_tuned(model, n_layers: int) -> None:
+    """Leave ``model`` as a correct ``fine_tune(model, n_layers)`` would, at the warm-up rate."""
+    import keras
+    base = find_base(model)
+    base.trainable = False
+    base.trainable = True
+    for i, layer in enumerate(base.layers):
+        layer.trainable = i >= len(base.layers) - n_layers and not isinstance(layer, keras.layers.BatchNormalization)
+    pretrained.compile_classifier(model, WARMUP_LR)
+
+
+@explains_errors
+def check_fine_tune(fine_tune, n_layers: int, *, previously: int | None = None, seed: int = 0) -> None:
     """``fine_tune(model, n_layers)`` must unfreeze the top ``n_layers`` of the base but BN.
 
     It is applied to the reference transfer model (so that a mistake in exercise 1 does not
-    cost these points too), then one training step must move the top layers only.
+    cost these points too) -- fine-tuned ``previously`` layers deep first when given, as when
+    ``fine_tune`` is called again -- then one training step must move the top layers only.
     """
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
     source = pretrained.load_source_model(verbose=False)
     model = reference_transfer_model(source)
     base = find_base(model)
+    if previously is not None:
+        _as_fine_tuned(model, previously)
     warmup_lr = _learning_rate(model)
     old_optimizer = model.optimizer
     returned = fine_tune(model, n_layers)
     if returned is not None and returned is not model:
         fail("fine_tune must change the model it is given (and may return it), not build a new one")
-    top = base.layers[-n_layers:]
+    top = base.layers[len(base.layers) - n_layers:]
     expected = {layer.name for layer in top if layer.weights and not isinstance(layer, keras.layers.BatchNormalization)}
-    trainable = {layer.name for layer in base.layers if layer.trainable and layer.trainable_weights}
+    trainable = {layer.name for layer in base.layers if layer.trainable and layer.trainable_weights} if base.trainable else set()
     if trainable != expected:
         missing, extra = sorted(expected - trainable), sorted(trainable - expected)
-        hint = "set base.trainable = True, then freeze every layer but the top n"
+        hint = "set base.trainable = True, then freeze every layer but the top n (n = 0: none unfrozen)"
+        if previously is not None and missing:
+            hint = (f"the model was fine-tuned before (top {previously} layers), so base.trainable is already True, "
+                    "and on the TensorFlow backend base.trainable = True is then skipped: it does not unfreeze "
+                    "layers frozen one by one. Set each layer's trainable explicitly")
         if any(isinstance(base.get_layer(name), keras.layers.BatchNormalization) for name in extra):
             hint = ("keep BatchNormalization layers frozen (layer.trainable = False): "
                     "a frozen BN layer runs in inference mode, and fit overrides training=False")
-        fail(f"with n = {n_layers}, layers with trainable weights should be {sorted(expected)}; "
+        what = f"with n = {n_layers}" + (f", on a model fine-tuned before with n = {previously}" if previously is not None else "")
+        fail(f"{what}, layers with trainable weights should be {sorted(expected)}; "
               f"not trainable but should be: {missing}; trainable but should not be: {extra}", hint)
     if model.optimizer is old_optimizer:
         fail("the model was not compiled again", "changing trainable takes effect at compile(): recompile after unfreezing")

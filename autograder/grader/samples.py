@@ -446,8 +446,22 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
     ),
     PlantedBug(
         "fine_tune_unfreezes_all", "08_transfer_learning", "fine_tune",
-        "    for layer in base.layers[:-n]:\n        layer.trainable = False\n", "",
+        "layer.trainable = i >= first_unfrozen and not is_batch_norm", "layer.trainable = not is_batch_norm",
         "test_fine_tune", "unfreezes every layer of the base, not the top n",
+    ),
+    PlantedBug(
+        "fine_tune_trusts_base_trainable", "08_transfer_learning", "fine_tune",
+        "        is_batch_norm = isinstance(layer, keras.layers.BatchNormalization)\n",
+        "        is_batch_norm = isinstance(layer, keras.layers.BatchNormalization)\n"
+        "        if i >= first_unfrozen and not is_batch_norm:\n"
+        "            continue  # left as base.trainable = True made it\n",
+        "test_fine_tune", "relies on base.trainable = True to unfreeze the top: a no-op on a model fine-tuned before",
+    ),
+    PlantedBug(
+        "features_in_training_mode", "08_transfer_learning", "extract_features",
+        "return base.predict(images, batch_size=batch_size, verbose=0)",
+        "return keras.ops.convert_to_numpy(base(images, training=True))",
+        "test_extract_features", "computes the features in training mode: BatchNormalization uses batch statistics",
     ),
     PlantedBug(
         "float16_output", "09_mixed_precision", "mixed_model",
