@@ -338,7 +338,8 @@ class TestFaultySubmissions:
             assert "MARK SCHEME" not in page and "Rubric" not in page, student
             assert html.escape(rubric_line[14:60], quote=False) not in page, student
         page = (root / "feedback" / "good1" / CHAPTER / f"{CHAPTER}.html").read_text()
-        assert "Written answer (graded by hand)" in page
+        assert "Written answer (graded by hand)" in page and "waiting for your instructor, 2.0 points" in page
+        assert "2.0 of these points are for a written answer" in page
 
     def test_every_submission_gets_feedback_even_one_that_never_ran(self, graded):
         root, _ = graded

@@ -58,7 +58,7 @@ def graded_notebook():
     return nb
 
 
-def render(nb) -> str:
+def render(nb, pending=frozenset()) -> str:
     from nbconvert import HTMLExporter
     from traitlets.config import Config
 
@@ -68,8 +68,9 @@ def render(nb) -> str:
     c.HTMLExporter.extra_template_basedirs = [str(feedback.TEMPLATES), str(feedback.NBGRADER_TEMPLATES)]
     c.HTMLExporter.extra_template_paths = [str(feedback.NBGRADER_TEMPLATES.parent / "static" / "node_modules"
                                                / "bootstrap" / "dist" / "css")]
-    nb = feedback.make_readable(feedback.sanitize(nb))
-    resources = {"nbgrader": {"notebook": "02_activations", "score": 12.0, "max_score": 14.0, "late_penalty": 0}}
+    nb = feedback.make_readable(feedback.sanitize(nb), pending)
+    resources = {"nbgrader": {"notebook": "02_activations", "score": 12.0, "max_score": 14.0, "late_penalty": 0},
+                 "autograder": {"pending_points": 2.0 if pending else 0.0}}
     body, _ = HTMLExporter(config=c).from_notebook_node(nb, resources=resources)
     return body
 
@@ -82,6 +83,18 @@ def test_the_page_is_offline_and_names_every_graded_cell():
     assert "Test cell</a>" not in page
     assert 'alt="static image of the interactive plotly figure above"' in page
     assert "<img" in page and page.count("<img") == page.count('alt="')
+
+
+def test_a_written_answer_waiting_for_a_grader_is_not_shown_as_failed():
+    nb = graded_notebook()
+    (written,) = samples.manual_cells(nb)
+    samples.find_cell(nb, written).metadata["nbgrader"]["score"] = 0.0  # what nbgrader reads for "no score yet"
+    waiting = render(nb, pending={written})
+    assert "waiting for your instructor, 2.0 points" in waiting
+    assert "2.0 of these points are for a written answer your instructor has not graded yet" in waiting
+    assert f'<li class="failed"><a href="#{written}">' not in waiting
+    graded = render(nb)  # once graded (here 0 points), the score shows as for any cell
+    assert "waiting for your instructor" not in graded and f'<li class="failed"><a href="#{written}">' in graded
 
 
 def test_chromium_shows_the_whole_message_and_renders_the_maths(tmp_path):

@@ -193,15 +193,34 @@ def plotly_png(figure: dict) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def make_readable(nb):
-    """``nb`` (changed in place and returned) for the feedback page: graded cells titled, maths
-    as MathML, plotly figures as static images, every image with alternative text."""
+def pending_cells(resources) -> set[str]:
+    """grade_ids of the notebook's cells that wait for a grader (a written answer no one has
+    graded yet: nbgrader counts it as 0 until then), read from the gradebook that nbgrader's
+    ``GetGrades`` read; empty outside ``generate_feedback``."""
+    info = resources.get("nbgrader", {})
+    if not all(key in info for key in ("db_url", "notebook", "assignment", "student")):
+        return set()
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(info["db_url"]) as gb:
+        try:
+            submission = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
+        except MissingEntry:
+            return set()
+        return {g.name for g in submission.grades
+                if g.needs_manual_grade and g.manual_score is None and g.auto_score is None}
+
+
+def make_readable(nb, pending: set[str] | frozenset[str] = frozenset()):
+    """``nb`` (changed in place and returned) for the feedback page: graded cells titled (and
+    those in ``pending`` marked as waiting for a grader), maths as MathML, plotly figures as
+    static images, every image with alternative text."""
     titles = cell_titles(nb)
     figure = 0
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade"):
-            cell.metadata["autograder"] = {"title": titles[meta["grade_id"]]}
+            cell.metadata["autograder"] = {"title": titles[meta["grade_id"]], "pending": meta["grade_id"] in pending}
         if cell.cell_type == "markdown":
             cell.source = math_to_mathml(cell.source)
             continue
@@ -230,7 +249,11 @@ class ReadableFeedback(NbGraderPreprocessor):
     enabled = Bool(True).tag(config=True)
 
     def preprocess(self, nb, resources):
-        return make_readable(nb), resources
+        pending = pending_cells(resources)
+        resources.setdefault("autograder", {})["pending_points"] = sum(
+            float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
+            if c.metadata.get("nbgrader", {}).get("grade_id") in pending and c.metadata["nbgrader"].get("grade"))
+        return make_readable(nb, pending), resources
 
 
 def feedback_args() -> list[str]:
