@@ -207,8 +207,7 @@ def pending_cells(resources) -> set[str]:
             submission = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
         except MissingEntry:
             return set()
-        return {g.name for g in submission.grades
-                if g.needs_manual_grade and g.manual_score is None and g.auto_score is None}
+        return {g.name for g in submission.grades if grading.waits_for_grader(g)}
 
 
 def make_readable(nb, pending: set[str] | frozenset[str] = frozenset()):

@@ -147,9 +147,14 @@ def cell_scores(root: Path, chapter: str, student: str) -> dict[str, CellScore]:
         }  # nbgrader's Grade.score is 0.0 while a cell has neither score
 
 
+def waits_for_grader(grade) -> bool:
+    """Whether an nbgrader ``Grade`` waits for a person: marked for manual grading, no manual score yet."""
+    return bool(grade.needs_manual_grade) and grade.manual_score is None
+
+
 def pending_points(grades) -> float:
-    """Points of nbgrader ``grades`` that wait for a grader: marked for manual grading, no score yet."""
-    return float(sum(g.max_score for g in grades if g.needs_manual_grade and g.manual_score is None))
+    """Points of nbgrader ``grades`` that wait for a grader."""
+    return float(sum(g.max_score for g in grades if waits_for_grader(g)))
 
 
 def gradebook_rows(root: Path) -> list[dict]:
