@@ -456,12 +456,15 @@ class TestLimitsAndDaskWorkers:
         grading.submit(root, "stubborn", CHAPTER, with_cell(samples.solution_notebook(CHAPTER), "while True:\n    pass"))
         grading.submit(root, "fine", CHAPTER, samples.solution_notebook(CHAPTER))
         start = time.monotonic()
-        result = batch.grade_assignment(root, CHAPTER, jobs=2, limits=Limits(timeout=40, cell_timeout=600),
+        # The wall time must leave the good notebook room on a loaded machine: alone, it is graded
+        # in about 25 s beside the looping one; with the rest of the suite beside it, 40 s was
+        # once not enough (CI, 2026-11-30).
+        result = batch.grade_assignment(root, CHAPTER, jobs=2, limits=Limits(timeout=75, cell_timeout=600),
                                         feedback=False)
         rows = {r["student"]: r for r in result.rows}
-        assert rows["stubborn"]["status"] == sandbox.TIMED_OUT and "ran past 40 s" in rows["stubborn"]["reason"]
-        assert rows["stubborn"]["score"] == 0 and rows["fine"]["score"] == FULL
-        assert time.monotonic() - start < 100
+        assert rows["stubborn"]["status"] == sandbox.TIMED_OUT and "ran past 75 s" in rows["stubborn"]["reason"]
+        assert rows["stubborn"]["score"] == 0 and rows["fine"]["score"] == FULL, rows["fine"]["reason"]
+        assert time.monotonic() - start < 140
         assert leftovers("stubborn") == []  # nbgrader and its kernel are gone
 
     def test_a_killed_dask_worker_loses_no_grade(self, released, tmp_path):
