@@ -26,7 +26,7 @@ import re
 from pathlib import Path
 
 import nbgrader
-from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme, NbGraderPreprocessor
+from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Bool, Integer
 
 from autograder.grader import grading
@@ -79,10 +79,8 @@ def sanitize(nb):
     """``nb`` (changed in place and returned) without hidden tests in sources or outputs, and
     without mark schemes."""
     lines = hidden_lines(nb)
-    clear, clear_scheme = ClearHiddenTests(), ClearMarkScheme()
     for cell in nb.cells:
-        clear._remove_hidden_test_region(cell)
-        clear_scheme._remove_mark_scheme_region(cell)
+        grading.cut_for_students(cell)
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
                 if is_test_cell(cell):
@@ -193,21 +191,21 @@ def plotly_png(figure: dict) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def pending_cells(resources) -> set[str]:
-    """grade_ids of the notebook's cells that wait for a grader (a written answer no one has
-    graded yet: nbgrader counts it as 0 until then), read from the gradebook that nbgrader's
-    ``GetGrades`` read; empty outside ``generate_feedback``."""
+def pending_cells(resources) -> dict[str, float]:
+    """grade_id -> points of the notebook's cells that wait for a grader (a written answer no
+    one has graded yet: nbgrader counts it as 0 until then), read from the gradebook that
+    nbgrader's ``GetGrades`` read; empty outside ``generate_feedback``."""
     info = resources.get("nbgrader", {})
     if not all(key in info for key in ("db_url", "notebook", "assignment", "student")):
-        return set()
+        return {}
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(info["db_url"]) as gb:
         try:
             submission = gb.find_submission_notebook(info["notebook"], info["assignment"], info["student"])
         except MissingEntry:
-            return set()
-        return {g.name for g in submission.grades if grading.waits_for_grader(g)}
+            return {}
+        return {g.name: float(g.max_score) for g in submission.grades if grading.waits_for_grader(g)}
 
 
 def make_readable(nb, pending: set[str] | frozenset[str] = frozenset()):
@@ -249,10 +247,8 @@ class ReadableFeedback(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         pending = pending_cells(resources)
-        resources.setdefault("autograder", {})["pending_points"] = sum(
-            float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
-            if c.metadata.get("nbgrader", {}).get("grade_id") in pending and c.metadata["nbgrader"].get("grade"))
-        return make_readable(nb, pending), resources
+        resources.setdefault("autograder", {})["pending_points"] = sum(pending.values())
+        return make_readable(nb, set(pending)), resources
 
 
 def feedback_args() -> list[str]:

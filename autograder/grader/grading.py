@@ -147,6 +147,16 @@ def cell_scores(root: Path, chapter: str, student: str) -> dict[str, CellScore]:
         }  # nbgrader's Grade.score is 0.0 while a cell has neither score
 
 
+def cut_for_students(cell) -> bool:
+    """Cut the hidden-test and mark-scheme regions out of ``cell`` (in place), as
+    ``generate_assignment`` does; return whether anything was cut."""
+    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme
+
+    cut_tests = ClearHiddenTests()._remove_hidden_test_region(cell)
+    cut_scheme = ClearMarkScheme()._remove_mark_scheme_region(cell)
+    return cut_tests or cut_scheme
+
+
 def waits_for_grader(grade) -> bool:
     """Whether an nbgrader ``Grade`` waits for a person: marked for manual grading, no manual score yet."""
     return bool(grade.needs_manual_grade) and grade.manual_score is None

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grader import codescan, sandbox
+from autograder.grader import codescan, grading, sandbox
 
 
 @dataclass(frozen=True)
@@ -210,12 +210,8 @@ def restore_metadata(nb, refs: dict[str, ReferenceCell]) -> list[str]:
 def released_cell(ref: ReferenceCell) -> tuple[object, bool]:
     """``ref``'s cell as students got it (hidden tests and mark scheme cut out, as
     ``generate_assignment`` does), and whether anything was cut."""
-    from nbgrader.preprocessors import ClearHiddenTests, ClearMarkScheme
-
     cell = rebuild_cell(ref)
-    cut_tests = ClearHiddenTests()._remove_hidden_test_region(cell)
-    cut_scheme = ClearMarkScheme()._remove_mark_scheme_region(cell)
-    return cell, cut_tests or cut_scheme
+    return cell, grading.cut_for_students(cell)
 
 
 def released_source(ref: ReferenceCell) -> str:
