@@ -215,3 +215,33 @@ def test_shift_images_moves_each_image_by_whole_pixels_and_is_seeded():
         mask = moved != 0
         assert np.array_equal(moved[mask], rolled[mask])
         assert mask.sum() == (6 - abs(dy)) * (6 - abs(dx))
+
+
+def test_keras_random_layers_transform_as_chapter_05_says():
+    """Section 1's table: RandomTranslation shifts by U(-f, f)·H pixels with bilinear
+    interpolation (2.8 px for f = 0.1 on 28 rows), a negative RandomZoom factor zooms in, and
+    RandomContrast computes (x - mean) · c + mean per image and channel, clipped."""
+    import keras
+
+    image = np.zeros((1, 28, 28, 1), "float32")
+    image[0, 10, 5] = 1.0
+    down = keras.layers.RandomTranslation((0.1, 0.1), (0.0, 0.0), fill_mode="constant", seed=0)
+    moved = down(image, training=True).numpy()[0, :, 5, 0]
+    np.testing.assert_allclose(moved[12:14], [0.2, 0.8], atol=1e-5)  # 10 + 2.8 rows, interpolated
+    assert moved.sum() == pytest.approx(1.0, abs=1e-5)
+
+    square = np.zeros((1, 28, 28, 1), "float32")
+    square[0, 10:18, 10:18] = 1.0
+    zoom_in = keras.layers.RandomZoom((-0.2, -0.2), fill_mode="constant", seed=0)(square, training=True)
+    zoom_out = keras.layers.RandomZoom((0.2, 0.2), fill_mode="constant", seed=0)(square, training=True)
+    assert (np.asarray(zoom_in) > 0.5).sum() > 64 > (np.asarray(zoom_out) > 0.5).sum()
+
+    rng = np.random.default_rng(0)
+    images = rng.random((3, 28, 28, 1)).astype("float32")
+    contrast = keras.layers.RandomContrast(0.5, value_range=(0, 1), seed=0)
+    drawn = contrast.get_random_transformation(images, training=True)
+    factor = np.asarray(drawn["contrast_factor"])
+    assert factor.shape == (3, 1, 1, 1) and np.all((0.5 <= factor) & (factor <= 1.5))
+    mean = images.mean(axis=(1, 2), keepdims=True)
+    np.testing.assert_allclose(contrast.transform_images(images, drawn), np.clip((images - mean) * factor + mean, 0, 1),
+                               atol=1e-5)

@@ -155,3 +155,26 @@ def test_a_two_head_shortfall_names_its_cause_from_the_history():
     assert "did not learn" in _head_hint("item", {"item_loss": [2.3, 2.29, 2.28]})
     slow = _head_hint("item", {"item_loss": [2.3, 1.9, 1.6]})  # the real case: lr 1e-4
     assert "too slowly" in slow and "learning rate" in slow and "own loss" not in slow
+
+
+def test_history_loss_is_the_weighted_sum_of_unweighted_head_losses():
+    """Chapter 06, section 7: `loss` = Σ w_k · `<head>_loss`, the per-head entries unweighted;
+    exact with equal batches, a small gap when the last batch is smaller (Keras weights each
+    batch's total loss by its size, not each head's loss)."""
+    inputs = keras.Input((8,))
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    model = keras.Model(inputs, [keras.layers.Dense(10, activation="softmax", name="item")(hidden),
+                                 keras.layers.Dense(4, activation="softmax", name="group")(hidden)])
+    model.compile("adam", loss={"item": "sparse_categorical_crossentropy", "group": "sparse_categorical_crossentropy"},
+                  loss_weights={"item": 1.0, "group": 3.0})
+    rng = np.random.default_rng(0)
+    x = rng.random((256, 8)).astype("float32")
+    y = {"item": rng.integers(0, 10, 256), "group": rng.integers(0, 4, 256)}
+
+    def gap(n):
+        keras.utils.set_random_seed(0)
+        logs = model.fit(x[:n], {k: v[:n] for k, v in y.items()}, epochs=2, batch_size=64, verbose=0).history
+        return np.abs(np.array(logs["loss"]) - np.array(logs["item_loss"]) - 3 * np.array(logs["group_loss"])).max()
+
+    assert gap(256) < 1e-5  # four batches of 64
+    assert 1e-6 < gap(250) < 0.05  # the last batch holds 58
