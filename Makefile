@@ -30,7 +30,7 @@ lab: $(STAMP)
 
 ## The whole suite: unit tests, grading soundness with real nbgrader, nbval of solutions/.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope tests solutions --nbval-lax
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --durations=30 tests solutions --nbval-lax
 
 ## Regenerate course/ (student notebooks) from solutions/ with nbgrader generate_assignment.
 release: $(STAMP)
