@@ -17,7 +17,6 @@ Two sources of pretrained weights:
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from filelock import FileLock
 
 from autograder import data
 
@@ -146,12 +146,8 @@ def train_source_model(path: Path, *, seed: int = SOURCE_SEED, epochs: int = SOU
 @contextlib.contextmanager
 def _locked(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_suffix(".lock"), "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)  # another kernel training it: wait for its file
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with FileLock(path.with_suffix(".lock")):  # another kernel training it: wait for its file
+        yield
 
 
 def source_model_path() -> Path:

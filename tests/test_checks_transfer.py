@@ -183,3 +183,22 @@ def test_trainable_changes_take_effect_at_the_next_compile():
     assert not np.array_equal(*fitted(False, refreeze_after_fit=True))  # frozen after a fit: still trains
     assert np.array_equal(*fitted(True, refreeze_after_fit=False))  # unfrozen after a fit: stays put
     assert not np.array_equal(*fitted(True, refreeze_after_fit=False, recompile=True))  # until compiled
+
+
+def test_the_source_model_lock_makes_another_process_wait(tmp_path):
+    """Two kernels missing the source model train it once: the second waits on the lock
+    (`filelock`, portable: chapter 08 runs on Windows too) until the first releases it."""
+    import subprocess
+    import sys
+    import time
+
+    target, marker = tmp_path / "model.keras", tmp_path / "acquired"
+    waiter = ("import pathlib, sys\nfrom autograder import pretrained\n"
+              f"with pretrained._locked(pathlib.Path({str(target)!r})):\n"
+              f"    pathlib.Path({str(marker)!r}).write_text('yes')\n")
+    with pretrained._locked(target):
+        other = subprocess.Popen([sys.executable, "-c", waiter])
+        time.sleep(3)
+        assert not marker.exists(), "the other process got the lock while this one held it"
+    assert other.wait(timeout=60) == 0
+    assert marker.read_text() == "yes"
