@@ -11,6 +11,8 @@ JOBS   ?= auto
 # nbgrader runs `alembic` as a subprocess: the virtualenv's bin/ must be on PATH.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export TF_CPP_MIN_LOG_LEVEL ?= 3
+# JupyterLab refuses to run as root (containers, WSL, cloud VMs) unless told it may.
+ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
 .PHONY: venv lab test release grade demo doctor lint bench clean student-edition
 
@@ -25,8 +27,9 @@ venv: $(STAMP)
 
 ## JupyterLab on the course (nbgrader extensions included), opened on course/.
 lab: $(STAMP)
+	@test -z "$(ROOT_ARGS)" || echo "running as root: JupyterLab is started with --allow-root"
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.port=$(PORT) \
-		--LabApp.default_url=/lab/tree/course $(LAB_ARGS)
+		--LabApp.default_url=/lab/tree/course $(ROOT_ARGS) $(LAB_ARGS)
 
 ## The whole suite: unit tests, grading soundness with real nbgrader, nbval of solutions/.
 test: $(STAMP)

@@ -7,7 +7,8 @@ import shutil
 import sys
 from pathlib import Path
 
-PINNED = ("tensorflow", "keras", "nbgrader", "jupyterlab", "nbval", "numpy")
+PINNED = ("tensorflow", "keras", "nbgrader", "jupyterlab", "nbval", "numpy", "pydot", "filelock")
+MIN_FREE_MB = 500  # Fashion-MNIST's copy (30 MB), chapter 08's models, ImageNet weights if used
 ROOT = Path(__file__).resolve().parents[1]  # the repository (or the student edition) holding the package
 
 
@@ -23,7 +24,7 @@ def _pins(requirements: Path) -> dict[str, str]:
 
 def run(say=print) -> list[str]:
     """Print the report through ``say``; return the list of problems found."""
-    from autograder import data, runtime
+    from autograder import data, pretrained, runtime
 
     problems: list[str] = []
 
@@ -62,11 +63,25 @@ def run(say=print) -> list[str]:
         else:
             problem(f"nbgrader {label} not found at {path}", "pip install nbgrader==0.9.6 in the course environment")
 
-    say("device:")
+    say("runtime:")
     info = runtime.setup(report=False, deterministic=False)
-    say(f"  {info.report()}")
+    for line in info.report().splitlines():
+        say(f"  {line}")
     if not info.gpus:
         say("  no GPU: every chapter runs on CPU; chapter 09 skips its GPU timing with a message")
+
+    say("tools:")
+    dot = shutil.which("dot")
+    if dot:
+        say(f"  Graphviz: {dot} (chapter 06's keras.utils.plot_model)")
+    else:
+        problem("Graphviz's `dot` is not on PATH: chapter 06's plot_model cannot draw",
+                "sudo apt-get install graphviz (macOS: brew install graphviz; Colab has it)")
+    bwrap = shutil.which("bwrap")
+    # Students never need it; instructors' `make grade` jails each kernel with it (Linux only).
+    say(f"  bubblewrap: {bwrap} (instructors' grading jail)" if bwrap else
+        "  bubblewrap: not found — students need nothing; instructors grading with `make grade`"
+        " need it: sudo apt-get install bubblewrap")
 
     say("data (Fashion-MNIST):")
     for line in data.describe_sources():
@@ -74,6 +89,22 @@ def run(say=print) -> list[str]:
     if data.locate_fashion_mnist() is None:
         problem("Fashion-MNIST has no offline copy (a download will be tried)",
                 f"sudo apt-get install dataset-fashion-mnist, or export {data.ENV_VAR}=DIR")
+
+    say("chapter 08's pretrained source model:")
+    cached, shared = pretrained.source_model_path(), pretrained.shared_source_model()
+    if cached.is_file() or shared is not None:
+        say(f"  {cached if cached.is_file() else shared}")
+    else:
+        say(f"  not built yet: the chapter trains it once (about 20 s on 2 CPU cores) into {cached};"
+            " `python -m autograder pretrain` does it ahead of time")
+
+    keras_home = data.keras_cache_dir().parent.parent  # $KERAS_HOME, ~/.keras by default
+    existing = next(p for p in (keras_home, *keras_home.parents) if p.exists())
+    free_mb = shutil.disk_usage(existing).free / 2**20
+    say(f"disk: {free_mb:,.0f} MB free for the Keras cache ({keras_home})")
+    if free_mb < MIN_FREE_MB:
+        problem(f"less than {MIN_FREE_MB} MB free where Keras caches data and models",
+                f"free some space on the disk holding {existing}, or export KERAS_HOME=DIR elsewhere")
 
     say("OK: nothing to fix" if not problems else f"{len(problems)} problem(s) found")
     return problems

@@ -55,3 +55,71 @@ def test_grade_autogrades_exports_csv_and_writes_feedback(tmp_path):
     assert float(rows["bob"][header.index("score")]) == 0.0
     assert (root / "feedback" / "alice" / "00_setup" / "00_setup.html").is_file()
     assert "alice" in out.stdout and "grades exported" in out.stdout
+
+
+def test_doctor_names_each_missing_tool_and_prints_each_line_once(monkeypatch):
+    """Without Graphviz on PATH and with little disk left, the doctor says what breaks and how to
+    fix it; bubblewrap is an instructor's tool, named but not a student's problem."""
+    import collections
+    import os
+    import shutil
+    from pathlib import Path
+
+    from autograder import doctor
+
+    monkeypatch.setenv("PATH", str(Path(sys.executable).parent))  # the virtualenv only: no dot, no bwrap
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(2**30, 2**30 - 2**20, 2**20))
+    lines = []
+    problems = doctor.run(say=lines.append)
+    assert any("Graphviz" in p for p in problems) and any("MB free" in p for p in problems)
+    assert not any("bubblewrap" in p for p in problems)
+    text = "\n".join(lines)
+    assert "apt-get install graphviz" in text and "apt-get install bubblewrap" in text
+    assert "chapter 08's pretrained source model" in text and f"{len(problems)} problem(s) found" in text
+    repeated = [line for line, n in collections.Counter(lines).items() if n > 1]
+    assert not repeated, repeated
+    assert sum(line.strip().startswith("device:") for line in text.splitlines()) == 1
+    assert os.environ["PATH"] == str(Path(sys.executable).parent)
+
+
+def _make_lab_command(makefile, as_user=None):
+    """`make -n lab` with ``makefile`` in a fresh world-readable folder (as in a new clone)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    folder = Path(tempfile.mkdtemp(prefix="make-lab-"))
+    try:
+        folder.chmod(0o755)
+        shutil.copy(makefile, folder / "Makefile")
+        for name in ("requirements.txt", "pyproject.toml"):
+            (folder / name).touch()
+        command = ["make", "-n", "lab"]
+        if as_user is not None:  # setpriv: run make as another user (no root)
+            command = ["setpriv", f"--reuid={as_user}", f"--regid={as_user}", "--clear-groups", *command]
+        return subprocess.run(command, capture_output=True, text=True, cwd=folder, timeout=60)
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_make_lab_passes_allow_root_only_to_root(repo):
+    """JupyterLab refuses root without --allow-root (containers, WSL, cloud VMs): both Makefiles
+    add it, with a line saying so, for root and only for root."""
+    import os
+    import shutil
+
+    import pytest
+
+    makefiles = [repo / "Makefile", repo / "autograder" / "grader" / "edition_files" / "Makefile"]
+    for makefile in makefiles:
+        out = _make_lab_command(makefile)
+        assert out.returncode == 0, out.stderr
+        lab = out.stdout.split("jupyter lab", 1)[1]  # the command and its continuation line
+        assert ("--allow-root" in lab) == (os.geteuid() == 0), out.stdout
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("the non-root half needs root and setpriv")
+    for makefile in makefiles:
+        out = _make_lab_command(makefile, as_user=65534)
+        assert out.returncode == 0, out.stderr
+        assert "--allow-root" not in out.stdout.split("jupyter lab", 1)[1], out.stdout
