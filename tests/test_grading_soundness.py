@@ -238,12 +238,14 @@ class TestChapter03(SoundnessSuite):
     chapter = "03_optimizers"
     noisy_cell = "schedules"
     shard = (0, 2)
+    together = True  # its threshold check trains a model with the student's Adam (~80 s a run)
     debug = ("focal", "test_focal")
 
 
 class TestChapter03MoreBugs(PlantedBugs):
     chapter = "03_optimizers"
     shard = (1, 2)
+    together = True
 
 
 class TestChapter04(SoundnessSuite):
