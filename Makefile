@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 # JupyterLab refuses to run as root (containers, WSL, cloud VMs) unless told it may.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: venv lab test release grade demo doctor lint bench clean student-edition
+.PHONY: venv lab test nbval release grade demo doctor lint bench clean student-edition
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,14 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ServerApp.root_dir=$(CURDIR) --ServerApp.port=$(PORT) \
 		--LabApp.default_url=/lab/tree/course $(ROOT_ARGS) $(LAB_ARGS)
 
-## The whole suite: unit tests, grading soundness with real nbgrader, nbval of solutions/.
+## The whole suite: unit tests, grading soundness with real nbgrader (each solution notebook
+## runs there once, as the perfect student, checked by nbval's lax rule), the longest first.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --durations=30 tests solutions --nbval-lax
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope --no-loadscope-reorder --durations=30 tests
+
+## nbval itself over every solution notebook, cell by cell (not part of `make test`).
+nbval: $(STAMP)
+	$(BIN)/python -m pytest -n $(JOBS) --dist loadscope solutions --nbval-lax
 
 ## Regenerate course/ (student notebooks) from solutions/ with nbgrader generate_assignment.
 release: $(STAMP)

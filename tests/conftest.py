@@ -60,3 +60,15 @@ def solution_functions(chapter: str, preamble: str = "") -> dict:
             linecache.cache[filename] = (len(cell.source), None, cell.source.splitlines(True), filename)
             exec(compile(cell.source, filename, "exec"), namespace)
     return namespace
+
+
+def scope_seconds(item) -> float:
+    """The measured cost of an item's xdist scope: ``SECONDS`` of its class, else of its module
+    (0 for the many quick ones)."""
+    return getattr(item.cls, "SECONDS", 0) or getattr(item.module, "SECONDS", 0)
+
+
+def pytest_collection_modifyitems(items):
+    """Longest scopes first (``--dist loadscope --no-loadscope-reorder`` hands them out in this
+    order): a long class started last would run alone at the end of the suite."""
+    items.sort(key=lambda item: -scope_seconds(item))

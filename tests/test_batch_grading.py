@@ -179,6 +179,7 @@ def equality_class(root: Path) -> None:
 
 
 class TestSameGradesAsNbgrader:
+    SECONDS = 260  # a clean-clone run (the longest-first schedule, tests/conftest.py)
     @pytest.fixture(scope="class")
     def sequential(self, released, tmp_path_factory) -> dict:
         root = copy_course(released, tmp_path_factory.mktemp("sequential") / "course")
@@ -255,6 +256,7 @@ def faulty_class(root: Path) -> None:
 
 
 class TestFaultySubmissions:
+    SECONDS = 270
     @pytest.fixture(scope="class")
     def graded(self, released, tmp_path_factory):
         root = copy_course(released, tmp_path_factory.mktemp("faulty") / "course")
@@ -378,6 +380,7 @@ def journal_lines(root: Path) -> list[dict]:
 
 
 class TestInterruptions:
+    SECONDS = 180
     def test_a_killed_grading_process_is_reported_and_regraded_on_rerun(self, released, tmp_path):
         root = copy_course(released, tmp_path / "course")
         small_class(root, 3)
@@ -451,6 +454,7 @@ def leftovers(student: str) -> list[int]:
 
 
 class TestLimitsAndDaskWorkers:
+    SECONDS = 230
     def test_a_notebook_past_its_wall_time_is_stopped_with_its_kernel(self, released, tmp_path):
         root = copy_course(released, tmp_path / "course")
         grading.submit(root, "stubborn", CHAPTER, with_cell(samples.solution_notebook(CHAPTER), "while True:\n    pass"))

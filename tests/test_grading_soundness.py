@@ -2,25 +2,29 @@
 
 For every chapter one `nbgrader autograde` run grades these students:
 
-* ``perfect``   — the solution notebook: full marks on every graded cell;
+* ``perfect``   — the solution notebook: full marks on every graded cell, and no cell raising
+  (what ``pytest --nbval-lax`` checks, asserted on this very execution: each solution runs
+  once per suite, not once for nbval and again for nbgrader);
 * ``untouched`` — the released student notebook: 0 on every graded cell;
-* ``bug_<name>`` — the solution with one planted bug: loses exactly its test cell's points
-  (chapters that train models plant the bugs of a shard *together*, in ``bugs_<n>`` students
-  whose bugs sit in different cells, so that a training notebook runs once per group, not
-  once per bug — the budget's "as few times as the soundness proof allows");
-* ``tampered``  — every bug planted *and* every test cell replaced by a passing print: nbgrader
-  restores the test cells from the gradebook by checksum, so it scores what the bugs deserve;
-* ``noisy``     — the solution whose answer writes TensorFlow-style log lines to stderr from
-  inside a graded call: the library-log filter (autograder/grader/stderr.py) keeps the full
-  marks nbgrader would otherwise take away; and, where the chapter names a ``debug`` cell, a
-  second answer of the same notebook writes the student's own stderr line: that test cell
-  scores 0, as nbgrader rules, with a note saying why (one execution proves both);
-* ``debug_print`` — the student's own stderr line in a notebook of its own, for a chapter
-  without a ``debug`` cell.
+* ``bugs_<n>``  — the solution with planted bugs in different test cells: each bug loses
+  exactly its test cell's points (and the cells its docstring says build on it). The chapter's
+  bugs go into as few submissions as their cells allow (`bug_groups`), so that a notebook that
+  trains models runs once per group, not once per bug;
+* *tampered* — one bug group also has every test cell replaced by a passing print: nbgrader
+  restores the test cells from the gradebook by checksum, so it scores what its bugs deserve;
+* *noisy* — the first bug group that leaves the cells concerned at full marks also writes
+  TensorFlow-style log lines to stderr from inside a graded call (the library-log filter,
+  autograder/grader/stderr.py, keeps the marks nbgrader would otherwise take away) and, from
+  another answer, the student's own stderr line (that test cell scores 0, as nbgrader rules,
+  with a note saying why). Without such a group they get a submission of their own.
 
-Each chapter is a class, so pytest-xdist (--dist loadscope) grades chapters in parallel; a
-chapter with many bugs splits them into shards (`PlantedBugs` classes) graded side by side.
+Roles share a submission because each is proven cell by cell against expected scores that
+account for all of them; the class's assertions name the student and its bugs on failure.
+Each chapter is a class, so pytest-xdist (--dist loadscope) grades chapters in parallel, the
+longest first (``SECONDS``, see tests/conftest.py).
 """
+
+from dataclasses import dataclass, field
 
 import pytest
 
@@ -32,22 +36,23 @@ TF_LOG = (
     "some warning\\n')\n"
     "sys.stderr.write('I0000 00:00:1795338298.576500    3517 port.cc:153] oneDNN custom operations are on.\\n')\n"
 )
+DEBUG_LINE = "import sys\nsys.stderr.write('my debug output\\n')"
+BEGIN = "### BEGIN SOLUTION"
 
 
-def noisy(solution, cell_id, code=TF_LOG):
-    """The solution whose `cell_id` function runs `code` (writing to stderr) when called."""
-    nb = samples.plant(solution, [])
+def noisy(nb, cell_id, code=TF_LOG, after=BEGIN):
+    """A copy of ``nb`` whose answer ``cell_id`` runs ``code`` (writing to stderr) in the body
+    that follows the line holding ``after`` (default: the answer's first line, a function body;
+    for a class, the ``def`` line of a method), indented as that body is."""
+    nb = samples.plant(nb, [])
     cell = samples.find_cell(nb, cell_id)
-    logging = "".join(f"    {line}\n" for line in code.splitlines())
-    cell.source = cell.source.replace("### BEGIN SOLUTION\n", "### BEGIN SOLUTION\n" + logging, 1)
-    assert logging in cell.source
+    lines = cell.source.split("\n")
+    at = next(i for i, line in enumerate(lines) if after in line)
+    body = next(line for line in lines[at + 1:] if line.strip())
+    indent = body[: len(body) - len(body.lstrip())]
+    lines[at + 1:at + 1] = [indent + line for line in code.splitlines()]
+    cell.source = "\n".join(lines)
     return nb
-
-
-def bug_shard(chapter, shard):
-    """Planted bugs number shard[0], shard[0] + shard[1], ... of the chapter."""
-    index, count = shard
-    return samples.bugs_for(chapter)[index::count]
 
 
 def bug_groups(bugs):
@@ -64,103 +69,111 @@ def bug_groups(bugs):
     return groups
 
 
-def bug_students(chapter, shard, together):
-    """Submissions for the planted bugs of `shard`: one per bug, or one per `bug_groups` group."""
-    bugs = bug_shard(chapter, shard)
-    if together:
-        return {f"bugs_{i}": (group, samples.buggy_student(chapter, group)) for i, group in enumerate(bug_groups(bugs))}
-    return {f"bug_{planted.name}": ([planted], samples.buggy_student(chapter, [planted])) for planted in bugs}
+# Other test cells whose check calls an answer (a threshold check trains with the student's
+# functions): the student's stderr line in that answer zeros them too, by the same nbgrader rule.
+CALLERS = {
+    "fine_tune": ("test_transfer_accuracy",),
+    "transfer_model": ("test_transfer_accuracy",),
+    "plateau_reducer": ("test_callbacks_in_fit",),
+}
 
 
-# Other test cells whose check calls the noisy function (a threshold check trains with the
-# student's functions): the student's stderr line zeros them too, by the same nbgrader rule.
-NOISY_CALLERS = {"fine_tune": ("test_transfer_accuracy",), "transfer_model": ("test_transfer_accuracy",)}
+@dataclass
+class Student:
+    """A submission, the score per graded cell it must get, and what it proves."""
+
+    notebook: object
+    expected: dict
+    bugs: list = field(default_factory=list)
+    roles: set = field(default_factory=set)
 
 
-DEBUG_LINE = "import sys\nsys.stderr.write('my debug output\\n')"
+def chapter_students(chapter, noisy_cell, debug):
+    """The chapter's submissions (see the module doc), by student id."""
+    solution = samples.solution_notebook(chapter)
+    debug_cell, debug_test, *anchor = debug
+    students = {
+        "perfect": Student(*samples.perfect_student(chapter), roles={"perfect"}),
+        "untouched": Student(*samples.untouched_student(chapter), roles={"untouched"}),
+    }
+    groups = [Student(*samples.buggy_student(chapter, group), bugs=group) for group in bug_groups(samples.bugs_for(chapter))]
+    quiet = (f"test_{noisy_cell}", debug_test, *CALLERS.get(debug_cell, ()))
+    hosts = [s for s in groups if all(s.expected[cell] for cell in quiet)]
+    noisy_host = hosts[0] if hosts else Student(solution, samples.expected_scores(solution, []))
+    noisy_host.notebook = noisy(noisy(noisy_host.notebook, noisy_cell), debug_cell, DEBUG_LINE, *anchor)
+    noisy_host.expected = {**noisy_host.expected, **dict.fromkeys((debug_test, *CALLERS.get(debug_cell, ())), 0.0)}
+    noisy_host.roles.add("noisy")
+    groups[0].notebook = samples.tamper_tests(groups[0].notebook)
+    groups[0].roles.add("tampered")
+    if not hosts:
+        groups.append(noisy_host)
+    for i, student in enumerate(groups):
+        students["_".join([f"bugs_{i}" if student.bugs else "solution", *sorted(student.roles)])] = student
+    return students
 
 
-def debug_scores(solution, cell: str, test: str) -> dict[str, float]:
-    """Expected scores when answer ``cell`` writes to stderr: its test cell (and the cells
-    whose check calls it) 0, the rest full marks."""
-    return {**samples.expected_scores(solution, []), **dict.fromkeys((test, *NOISY_CALLERS.get(cell, ())), 0.0)}
+def with_role(students, role):
+    """The id of the student that plays ``role``."""
+    return next(name for name, student in students.items() if role in student.roles)
 
 
-def grade_chapter(tmp_path_factory, chapter, noisy_cell, shard, core=True, together=False, debug=None):
-    """Grade the core students (if `core`) and the planted-bug students of `shard`."""
+def grade_chapter(tmp_path_factory, chapter, noisy_cell, debug):
+    """Submit and grade the chapter's students; return (course root, students, scores got)."""
     root = tmp_path_factory.mktemp(chapter)
     grading.make_course(root, [chapter])
-    solution = samples.solution_notebook(chapter)
-    students = {}
-    if core:
-        all_bugs, all_bugs_expected = samples.buggy_student(chapter, samples.bugs_for(chapter))
-        students = {
-            "perfect": samples.perfect_student(chapter),
-            "untouched": samples.untouched_student(chapter),
-            "tampered": (samples.tamper_tests(all_bugs), all_bugs_expected),
-        }
-        if debug:
-            debug_cell, debug_test = debug
-            students["noisy"] = (noisy(noisy(solution, noisy_cell), debug_cell, DEBUG_LINE),
-                                 debug_scores(solution, debug_cell, debug_test))
-        else:
-            students["noisy"] = (noisy(solution, noisy_cell), samples.expected_scores(solution, []))
-            students["debug_print"] = (noisy(solution, noisy_cell, DEBUG_LINE),
-                                       debug_scores(solution, noisy_cell, f"test_{noisy_cell}"))
-    for student, (_, submission) in bug_students(chapter, shard, together).items():
-        students[student] = submission
-    for student, (nb, _) in students.items():
-        grading.submit(root, student, chapter, nb)
+    students = chapter_students(chapter, noisy_cell, debug)
+    for name, student in students.items():
+        grading.submit(root, name, chapter, student.notebook)
     grading.autograde(root, chapter)
     got = {s: {g: c.score for g, c in grading.cell_scores(root, chapter, s).items()} for s in students}
-    want = {s: expected for s, (_, expected) in students.items()}
-    return root, got, want
+    return root, students, got
 
 
-class PlantedBugs:
-    """Each planted bug of one shard, each in its own submission, loses exactly its cell."""
+def autograded(root, student, chapter):
+    return samples.read_notebook(grading.notebook_path(root / "autograded", student, chapter))
+
+
+class SoundnessSuite:
+    """The whole proof for one chapter, from one `nbgrader autograde` run."""
 
     chapter = ""
-    noisy_cell = ""
-    shard = (0, 1)
-    core = False
-    together = False  # plant the shard's bugs in as few submissions as their cells allow
-    debug = None  # (answer cell, its test cell) that writes the student's own stderr line
+    noisy_cell = ""  # an answer whose function writes library log lines when called
+    debug = ("", "")  # (answer cell, its test cell[, the line after which its code runs])
+    SECONDS = 0  # measured cost of the class, for the longest-first schedule (tests/conftest.py)
 
     @pytest.fixture(scope="class")
     def graded(self, tmp_path_factory):
-        return grade_chapter(
-            tmp_path_factory, self.chapter, self.noisy_cell, self.shard, self.core, self.together, self.debug
-        )
-
-    def test_each_planted_bug_loses_exactly_its_cell(self, graded):
-        _, got, want = graded
-        students = bug_students(self.chapter, self.shard, self.together)
-        assert students, "every shard has planted bugs"
-        for student, (bugs, _) in students.items():
-            names = ", ".join(f"{b.name} ({b.why})" for b in bugs)
-            assert got[student] == want[student], names
-            assert all(got[student][planted.fails] == 0.0 for planted in bugs), names
-
-
-class SoundnessSuite(PlantedBugs):
-    """The whole proof for a chapter (with the bugs of its shard; other shards are
-    `PlantedBugs` subclasses, graded in parallel by another worker)."""
-
-    core = True
+        return grade_chapter(tmp_path_factory, self.chapter, self.noisy_cell, self.debug)
 
     def test_solution_scores_full_marks(self, graded):
-        _, got, want = graded
-        assert got["perfect"] == want["perfect"]
+        _, students, got = graded
+        assert got["perfect"] == students["perfect"].expected
         written = samples.manual_cells(samples.solution_notebook(self.chapter))
         assert all(score > 0 for cell, score in got["perfect"].items() if cell not in written)
 
+    def test_every_solution_cell_runs_without_error(self, graded):
+        """nbval's lax rule (every cell runs, none raises), on the perfect student's execution."""
+        root, _, _ = graded
+        cells = [c for c in autograded(root, "perfect", self.chapter).cells if c.cell_type == "code"]
+        assert cells and all(c.execution_count for c in cells if c.source.strip())
+        raised = [(c.execution_count, o.get("ename")) for c in cells for o in c.outputs if o.output_type == "error"]
+        assert not raised, f"cells that raised (execution count, error): {raised}"
+
     def test_untouched_notebook_scores_zero_everywhere(self, graded):
-        _, got, _ = graded
+        _, _, got = graded
         assert got["untouched"] and set(got["untouched"].values()) == {0.0}
 
+    def test_each_planted_bug_loses_exactly_its_cell(self, graded):
+        _, students, got = graded
+        planted = [(name, s) for name, s in students.items() if s.bugs]
+        assert sum(len(s.bugs) for _, s in planted) == len(samples.bugs_for(self.chapter))
+        for name, student in planted:
+            why = f"{name}: " + ", ".join(f"{b.name} ({b.why})" for b in student.bugs)
+            assert got[name] == student.expected, why
+            assert all(got[name][b.fails] == 0.0 for b in student.bugs), why
+
     def test_every_exercise_has_a_planted_bug(self, graded):
-        _, got, _ = graded
+        _, _, got = graded
         written = samples.manual_cells(samples.solution_notebook(self.chapter))
         assert {b.fails for b in samples.bugs_for(self.chapter)} == set(got["perfect"]) - set(written)
 
@@ -169,10 +182,10 @@ class SoundnessSuite(PlantedBugs):
         for a grader (whatever the rest of the notebook did, tampering included), an unchanged one
         scores 0; its points cannot be raised by the student; the formgrader's copy of the
         question holds the rubric, even where the student rewrote the question."""
-        root, got, _ = graded
+        root, students, _ = graded
         written = samples.manual_cells(samples.solution_notebook(self.chapter))
         assert written
-        for student in got:
+        for student in students:
             scores = grading.cell_scores(root, self.chapter, student)
             for cell, points in written.items():
                 score = scores[cell]
@@ -181,36 +194,38 @@ class SoundnessSuite(PlantedBugs):
                     assert (score.score, score.needs_manual_grade) == (0.0, False), score
                 else:
                     assert score.score is None and score.needs_manual_grade, (student, score)
-        for student in ("perfect", "tampered"):
-            graded_nb = samples.read_notebook(grading.notebook_path(root / "autograded", student, self.chapter))
+        for student in ("perfect", with_role(students, "tampered")):
+            graded_nb = autograded(root, student, self.chapter)
             for cell in written:
                 question = samples.find_cell(graded_nb, f"{cell}_question").source
                 assert "=== BEGIN MARK SCHEME ===" in question and "**1 point:**" in question, student
                 assert "edited by the student" not in question
 
     def test_edited_test_cells_are_restored(self, graded):
-        root, got, want = graded
-        assert got["tampered"] == want["tampered"]
-        graded_nb = samples.read_notebook(grading.notebook_path(root / "autograded", "tampered", self.chapter))
-        for cell_id in want["tampered"]:
+        root, students, got = graded
+        student = with_role(students, "tampered")
+        assert got[student] == students[student].expected
+        graded_nb = autograded(root, student, self.chapter)
+        for cell_id in students[student].expected:
             assert "edited by the student" not in samples.find_cell(graded_nb, cell_id).source
 
     def test_library_log_lines_on_stderr_do_not_cost_points(self, graded):
-        root, got, want = graded
-        assert got["noisy"] == want["noisy"]
-        assert got["noisy"][f"test_{self.noisy_cell}"] > 0
-        graded_nb = samples.read_notebook(grading.notebook_path(root / "autograded", "noisy", self.chapter))
+        root, students, got = graded
+        student = with_role(students, "noisy")
+        assert got[student] == students[student].expected
+        assert got[student][f"test_{self.noisy_cell}"] > 0
+        graded_nb = autograded(root, student, self.chapter)
         stderr = [o for c in graded_nb.cells for o in c.get("outputs", []) if o.get("name") == "stderr"]
         assert not any("oneDNN" in o["text"] for o in stderr)
+        assert any("some warning" in c.source for c in graded_nb.cells), "the log lines were planted"
 
     def test_other_stderr_output_still_scores_zero(self, graded):
         # nbgrader's own rule, kept: the filter above is specific to library log lines.
-        root, got, want = graded
-        student, test = ("noisy", self.debug[1]) if self.debug else ("debug_print", f"test_{self.noisy_cell}")
-        assert got[student] == want[student]
+        root, students, got = graded
+        student, test = with_role(students, "noisy"), self.debug[1]
+        assert got[student] == students[student].expected
         assert got[student][test] == 0.0
-        graded_nb = samples.read_notebook(grading.notebook_path(root / "autograded", student, self.chapter))
-        outputs = samples.find_cell(graded_nb, test).outputs
+        outputs = samples.find_cell(autograded(root, student, self.chapter), test).outputs
         assert any("my debug output" in o.get("text", "") for o in outputs)  # the student sees it
         assert any("scores 0 because something was written to stderr" in o.get("text", "") for o in outputs)
 
@@ -219,111 +234,85 @@ class TestChapter00(SoundnessSuite):
     chapter = "00_setup"
     noisy_cell = "environment_facts"
     debug = ("seeded_kernel", "test_seeded_kernel")
+    SECONDS = 60
 
 
 class TestChapter01(SoundnessSuite):
     chapter = "01_tensors"
     noisy_cell = "one_hot"
     debug = ("stable_softmax", "test_stable_softmax")
+    SECONDS = 60
 
 
 class TestChapter02(SoundnessSuite):
     chapter = "02_activations"
     noisy_cell = "softmax"
-    together = True
     debug = ("gelu", "test_gelu")
+    SECONDS = 120
 
 
 class TestChapter03(SoundnessSuite):
     chapter = "03_optimizers"
     noisy_cell = "schedules"
-    shard = (0, 2)
-    together = True  # its threshold check trains a model with the student's Adam (~80 s a run)
     debug = ("focal", "test_focal")
-
-
-class TestChapter03MoreBugs(PlantedBugs):
-    chapter = "03_optimizers"
-    shard = (1, 2)
-    together = True
+    SECONDS = 400
 
 
 class TestChapter04(SoundnessSuite):
     chapter = "04_regularization"
-    noisy_cell = "penalties"
-    shard = (0, 2)
-    together = True
-    debug = ("dropout", "test_dropout")
-
-
-class TestChapter04MoreBugs(PlantedBugs):
-    chapter = "04_regularization"
-    shard = (1, 2)
-    together = True
+    noisy_cell = "penalty_grads"
+    debug = ("regularized_model", "test_regularized_model")
+    SECONDS = 350
 
 
 class TestChapter05(SoundnessSuite):
     chapter = "05_data_augmentation"
-    noisy_cell = "swap_delete"
-    shard = (0, 2)
-    together = True
-    debug = ("replace_insert", "test_replace_insert")  # build_augmenter is also called by two later checks
-
-
-class TestChapter05MoreBugs(PlantedBugs):
-    chapter = "05_data_augmentation"
-    shard = (1, 2)
-    together = True
+    noisy_cell = "augmenter"
+    debug = ("augmented_model", "test_augmented_model")
+    SECONDS = 420
 
 
 class TestChapter06(SoundnessSuite):
     chapter = "06_model_apis"
     noisy_cell = "sequential"
-    shard = (0, 2)
-    together = True
     debug = ("functional", "test_functional")
-
-
-class TestChapter06MoreBugs(PlantedBugs):
-    chapter = "06_model_apis"
-    shard = (1, 2)
-    together = True
+    SECONDS = 260
 
 
 class TestChapter07(SoundnessSuite):
     chapter = "07_callbacks"
     noisy_cell = "checkpoint"
-    shard = (0, 2)
-    together = True
-
-
-class TestChapter07MoreBugs(PlantedBugs):
-    chapter = "07_callbacks"
-    shard = (1, 2)
-    together = True
+    debug = ("plateau_reducer", "test_reduce_lr", "def on_train_begin(self, logs=None):")
+    SECONDS = 650
 
 
 class TestChapter08(SoundnessSuite):
     chapter = "08_transfer_learning"
-    noisy_cell = "fine_tune"
-    together = True
+    noisy_cell = "extract_features"
     debug = ("transfer_model", "test_transfer_model")
+    SECONDS = 550
 
 
 class TestChapter09(SoundnessSuite):
     chapter = "09_mixed_precision"
     noisy_cell = "scaled_gradients"
-    together = True
     debug = ("mixed_model", "test_mixed_model")
+    SECONDS = 90
 
 
-def test_every_chapter_has_a_soundness_suite_and_every_bug_a_shard():
-    suites = SoundnessSuite.__subclasses__()
-    assert {cls.chapter for cls in suites} == set(grading.chapters())
-    shards = suites + [cls for cls in PlantedBugs.__subclasses__() if cls is not SoundnessSuite]
-    for chapter in grading.chapters():
-        covered = [b.name for cls in shards if cls.chapter == chapter for b in bug_shard(chapter, cls.shard)]
-        assert sorted(covered) == sorted(b.name for b in samples.bugs_for(chapter))
+def test_every_chapter_has_a_soundness_suite():
+    assert {cls.chapter for cls in SoundnessSuite.__subclasses__()} == set(grading.chapters())
+
+
+def test_each_chapters_submissions_carry_every_bug_and_every_role_once():
+    for cls in SoundnessSuite.__subclasses__():
+        students = chapter_students(cls.chapter, cls.noisy_cell, cls.debug)
+        planted = sorted(b.name for s in students.values() for b in s.bugs)
+        assert planted == sorted(b.name for b in samples.bugs_for(cls.chapter)), cls.chapter
+        roles = sorted(r for s in students.values() for r in s.roles)
+        assert roles == ["noisy", "perfect", "tampered", "untouched"], cls.chapter
+        noisy_nb = students[with_role(students, "noisy")].notebook
+        assert "my debug output" in samples.find_cell(noisy_nb, cls.debug[0]).source, cls.chapter
 
 
 def test_planted_bugs_apply_to_the_current_solutions():

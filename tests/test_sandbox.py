@@ -136,6 +136,7 @@ def attempts(text: str) -> dict[str, str]:
 
 @needs_bwrap
 class TestJail:
+    SECONDS = 180  # a clean-clone run (the longest-first schedule, tests/conftest.py)
     @pytest.fixture(scope="class")
     def jailed(self, released, listener, home_secret, tmp_path_factory):
         return grade(released, tmp_path_factory.mktemp("bwrap") / "course", listener, home_secret, "bwrap")
