@@ -7,7 +7,8 @@ datasets), `pretrained` (chapter 08's source model), `checks` (what test cells c
 `doctor` and `cli` (``python -m autograder doctor | pretrain``).
 
 The **grader side**, `autograder.grader` -- what runs on the instructor's machine: nbgrader
-glue (`grading`), `intake`, `codescan`, the `jail` and `sandbox` of one submission, `batch`,
+glue (`grading`), `intake`, `codescan`, the `jail` and `sandbox` of one submission, `warm`
+kernels (with `warmstart`, the process in a worker's jail, and `warmclient`), `batch`,
 `report`, `feedback`, the student `edition`, `samples` and planted bugs, and the instructor
 verbs of the command line. The kernel side never imports it.
 """

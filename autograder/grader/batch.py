@@ -133,7 +133,8 @@ def zero_scores(refs: dict[str, dict[str, intake.ReferenceCell]]) -> dict[str, d
 
 
 def make_job(sub: intake.Submission, refs, config: str, gradebook: bytes, source_files: dict[str, bytes],
-             limits: Limits, isolation: str = "none", course_code: dict[str, set[str]] | None = None) -> Job | Outcome:
+             limits: Limits, isolation: str = "none", course_code: dict[str, set[str]] | None = None,
+             warm: bool = False) -> Job | Outcome:
     """A job for ``sub``, or directly an outcome when no kernel is needed (missing, corrupt)."""
     files, status, reason = intake.inspect(sandbox.read_files(sub.folder), refs)
     if status in (sandbox.MISSING, sandbox.CORRUPT):
@@ -141,7 +142,7 @@ def make_job(sub: intake.Submission, refs, config: str, gradebook: bytes, source
     flags = tuple(intake.flag_code(files, refs, course_code)) + tuple(
         f"the submission holds a symbolic link, not followed: {link}" for link in intake.symlinks(sub.folder))
     return Job(sub.assignment, sub.student, files, source_files, config, gradebook, limits, status, reason,
-               isolation, flags)
+               isolation, flags, warm)
 
 
 def choose_sandbox(requested: str | None) -> tuple[str, str]:
@@ -334,11 +335,14 @@ def grade_assignment(
     feedback: bool = True,
     progress: report.Progress | None = None,
     isolation: str | None = None,
+    warm: bool = True,
 ) -> BatchResult:
     """Grade every submission of ``assignment`` in the nbgrader course at ``root``.
 
     ``isolation``: "bwrap" (each kernel jailed; an error where bubblewrap cannot run),
-    "none" (not isolated), or None (bubblewrap where it works; see :func:`choose_sandbox`)."""
+    "none" (not isolated), or None (bubblewrap where it works; see :func:`choose_sandbox`).
+    ``warm``: fork each kernel from the grading thread's warm jail (:mod:`autograder.grader.warm`;
+    where forking is not available, or False, each kernel starts cold, as nbgrader starts it)."""
     start = time.monotonic()
     isolation, isolation_note = choose_sandbox(isolation)
     course = intake.load_course(root)
@@ -362,7 +366,8 @@ def grade_assignment(
         source_files = {k: v for k, v in sandbox.read_files(course.source / assignment).items()
                         if not k.endswith(".ipynb") and ".ipynb_checkpoints" not in k}
         for sub in todo:
-            made = make_job(sub, refs, course.config_text, gradebook, source_files, limits, isolation, course_code)
+            made = make_job(sub, refs, course.config_text, gradebook, source_files, limits, isolation, course_code,
+                            warm)
             if isinstance(made, Outcome):
                 rows[sub.student] = record(course, sub, made, "intake")
                 progress.update(rows[sub.student])

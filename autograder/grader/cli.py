@@ -65,6 +65,7 @@ def cmd_grade(args) -> int:
         result = batch.grade_assignment(
             root, chapter, jobs=args.jobs, scheduler=args.scheduler, limits=limits, force=args.force,
             feedback=args.feedback, progress=report.Progress(chapter, quiet=args.quiet), isolation=args.sandbox,
+            warm=not args.cold,
         )
         print((result.report_dir / "summary.txt").read_text().rstrip())
         print(f"report: {result.report_dir / 'report.csv'} (and report.json)")
@@ -185,6 +186,8 @@ def add_commands(sub) -> None:
     p.add_argument("--sandbox", choices=("bwrap", "none"), default=None,
                    help="jail each kernel with bubblewrap (default where it works; an error if asked for and "
                    "unavailable) or grade without isolation (said in the report)")
+    p.add_argument("--cold", action="store_true", help="start every kernel as nbgrader does, instead of "
+                   "forking it from a worker's warm process (TensorFlow imported once per worker)")
     p.add_argument("--quiet", action="store_true", help="no progress output")
     p.set_defaults(func=cmd_grade)
 

@@ -98,25 +98,29 @@ def data_binds() -> list[str]:
     return args
 
 
-def python_binds() -> list[str]:
-    """The interpreter, the virtualenv and the kernel side of ``autograder``, read-only."""
+def python_binds(grader_files: tuple[str, ...] = ()) -> list[str]:
+    """The interpreter, the virtualenv and the kernel side of ``autograder``, read-only; of
+    ``autograder/grader`` only ``grader_files`` (the warm process's own module)."""
     args: list[str] = []
     for prefix in sorted({sys.base_prefix, sys.prefix}):
         if not any(prefix.startswith(d + "/") for d in SYSTEM_DIRS):
             args += ["--ro-bind", prefix, prefix]
     package = Path(autograder.__file__).resolve().parent
     args += ["--ro-bind", str(package), str(package), "--tmpfs", str(package / "grader")]
+    for name in grader_files:
+        args += ["--ro-bind", str(package / "grader" / name), str(package / "grader" / name)]
     return args
 
 
-def bwrap_argv(workdir: Path, runtime_dir: Path) -> list[str]:
+def bwrap_argv(workdir: Path, runtime_dir: Path | None = None, *, grader_files: tuple[str, ...] = ()) -> list[str]:
     """``bwrap`` and its options for one job: ``workdir`` (the autograded folder, the kernel's
-    working directory) and ``runtime_dir`` (connection file, sockets) writable, the rest as
-    the module doc says."""
+    working directory) and ``runtime_dir`` (connection file, sockets; None: inside ``workdir``)
+    writable, ``grader_files`` of ``autograder/grader`` visible, the rest as the module doc says."""
+    runtime_dir = runtime_dir or workdir
     return [
         shutil.which(BWRAP) or BWRAP,
         "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
-        *system_binds(), *python_binds(),
+        *system_binds(), *python_binds(grader_files),
         "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp",
         *data_binds(),
         "--bind", str(workdir), str(workdir),

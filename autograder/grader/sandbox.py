@@ -84,6 +84,7 @@ class Job:
     reason: str = ""
     sandbox: str = "none"  # "bwrap": the kernel runs jailed (jail.py); "none": not isolated
     flags: tuple[str, ...] = ()  # what intake's static read found for the instructor to look at
+    warm: bool = False  # fork the kernel from the thread's warm jail (warm.py) instead of starting it
 
 
 @dataclass
@@ -158,13 +159,15 @@ def kill_tree(pids: set[int]) -> None:
             pass
 
 
-def tree_rss_mb(proc: psutil.Process, seen: set[int]) -> float:
-    """Resident memory (MB) of ``proc`` and all its descendants; adds their pids to ``seen``."""
+def tree_rss_mb(roots: list[psutil.Process], seen: set[int]) -> float:
+    """Resident memory (MB) of ``roots`` and all their descendants; adds their pids to ``seen``."""
     total = 0
-    try:
-        members = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
+    members = []
+    for root in roots:
+        try:
+            members += [root, *root.children(recursive=True)]
+        except psutil.Error:
+            pass
     for member in members:
         seen.add(member.pid)
         try:
@@ -290,8 +293,10 @@ class ZygoteChild:
         return self.returncode
 
 
-def run_limited(argv: list[str], cwd: Path, env: dict, limits: Limits) -> tuple[int | None, str, str, float, float]:
-    """Run ``nbgrader ARGV`` watching wall time and memory of its process tree.
+def run_limited(argv: list[str], cwd: Path, env: dict, limits: Limits,
+                also_watch=lambda: []) -> tuple[int | None, str, str, float, float]:
+    """Run ``nbgrader ARGV`` watching wall time and memory of its process tree and of the
+    processes ``also_watch()`` returns (a warm kernel, which is not nbgrader's child).
 
     Returns (exit code or None when we killed it, why we killed it or "", output, seconds,
     peak MB)."""
@@ -301,7 +306,7 @@ def run_limited(argv: list[str], cwd: Path, env: dict, limits: Limits) -> tuple[
     watched, seen, peak, killed = psutil.Process(proc.pid), {proc.pid}, 0.0, ""
     try:
         while proc.poll() is None:
-            peak = max(peak, tree_rss_mb(watched, seen))
+            peak = max(peak, tree_rss_mb([watched, *also_watch()], seen))
             if peak > limits.memory_mb:
                 killed = OUT_OF_MEMORY
             elif time.monotonic() - start > limits.timeout:
@@ -395,6 +400,22 @@ def runtime_flags(autograded: dict[str, bytes]) -> list[str]:
     return flags
 
 
+def start_warm(job: Job, env: dict):
+    """A warm jail for ``job`` (:mod:`autograder.grader.warm`; the caller checks it in again),
+    or None: the job asks for a cold kernel, forking is not available here, or the warm process
+    did not start (the job then starts its kernel cold, as nbgrader does)."""
+    from autograder.grader import warm
+
+    if not (job.warm and warm.available()):
+        return None
+    per_job = ("TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")  # the slot's own
+    kernel_env = {k: v for k, v in env.items() if k not in per_job}
+    try:
+        return warm.WarmJail.checkout(job.sandbox, kernel_env)
+    except (OSError, RuntimeError):
+        return None
+
+
 def grade_job(job: Job) -> Outcome:
     """Grade one submission with real nbgrader in a private course directory (see module doc)."""
     with tempfile.TemporaryDirectory(prefix=f"grade-{job.student}-") as tmp:
@@ -413,15 +434,27 @@ def grade_job(job: Job) -> Outcome:
         if job.limits.cell_timeout:
             argv.append(f"--Execute.timeout={job.limits.cell_timeout}")
         env = clean_env(job.limits, Path(tmp))
-        jailed = None
-        if job.sandbox == "bwrap":
-            workdir = course / "autograded" / job.student / job.assignment
+        warm = start_warm(job, env)
+        if warm:
+            warm.begin()
+            argv += [f"--CourseDirectory.autograded_directory={warm.autograded}",
+                     *jail.kernel_manager_args(warm.runtime)]
+            kernel = warm.kernel_argv()
+        elif job.sandbox == "bwrap":
             runtime = Path(env["JUPYTER_RUNTIME_DIR"])
-            jailed = jail.bwrap_argv(workdir, runtime)
+            kernel = jail.kernel_argv(jail.bwrap_argv(course / "autograded" / job.student / job.assignment, runtime))
             argv += jail.kernel_manager_args(runtime)
-        jail.write_kernel_spec(Path(env["JUPYTER_PATH"]), jail.kernel_argv(jailed))
-        code, killed, output, seconds, peak = run_limited(argv, course, env, job.limits)
-        autograded = read_files(course / "autograded" / job.student / job.assignment)
+        else:
+            kernel = jail.kernel_argv(None)
+        jail.write_kernel_spec(Path(env["JUPYTER_PATH"]), kernel)
+        try:
+            code, killed, output, seconds, peak = run_limited(argv, course, env, job.limits,
+                                                              warm.job_processes if warm else lambda: [])
+            autograded = read_files((warm.autograded if warm else course / "autograded") / job.student / job.assignment)
+        finally:
+            if warm:
+                warm.end()
+                warm.checkin()
         notebooks, timestamp = read_scores(course / "gradebook.db", job.assignment, job.student)
         status, reason = classify(code, killed, output, autograded, job)
         flags = (*job.flags, *runtime_flags(autograded))
