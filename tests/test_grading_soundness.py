@@ -147,7 +147,8 @@ class SoundnessSuite:
     noisy_cell = ""  # an answer whose function writes library log lines when called
     debug = ("", "")  # (answer cell, its test cell[, the line after which its code runs])
     pretrain = False  # the chapter reads chapter 08's cached source model
-    SECONDS = 0  # measured cost of the class, for the longest-first schedule (tests/conftest.py)
+    SECONDS = 0  # the class's setup in a clean-clone run's --durations, for the longest-first
+                 # schedule (tests/conftest.py)
 
     @pytest.fixture(scope="class")
     def graded(self, tmp_path_factory):
@@ -249,56 +250,56 @@ class TestChapter00(SoundnessSuite):
     chapter = "00_setup"
     noisy_cell = "environment_facts"
     debug = ("seeded_kernel", "test_seeded_kernel")
-    SECONDS = 60
+    SECONDS = 64
 
 
 class TestChapter01(SoundnessSuite):
     chapter = "01_tensors"
     noisy_cell = "one_hot"
     debug = ("stable_softmax", "test_stable_softmax")
-    SECONDS = 60
+    SECONDS = 68
 
 
 class TestChapter02(SoundnessSuite):
     chapter = "02_activations"
     noisy_cell = "softmax"
     debug = ("gelu", "test_gelu")
-    SECONDS = 120
+    SECONDS = 162
 
 
 class TestChapter03(SoundnessSuite):
     chapter = "03_optimizers"
     noisy_cell = "schedules"
     debug = ("focal", "test_focal")
-    SECONDS = 400
+    SECONDS = 366
 
 
 class TestChapter04(SoundnessSuite):
     chapter = "04_regularization"
     noisy_cell = "penalty_grads"
     debug = ("regularized_model", "test_regularized_model")
-    SECONDS = 350
+    SECONDS = 470
 
 
 class TestChapter05(SoundnessSuite):
     chapter = "05_data_augmentation"
     noisy_cell = "augmenter"
     debug = ("augmented_model", "test_augmented_model")
-    SECONDS = 420
+    SECONDS = 497
 
 
 class TestChapter06(SoundnessSuite):
     chapter = "06_model_apis"
     noisy_cell = "sequential"
     debug = ("functional", "test_functional")
-    SECONDS = 260
+    SECONDS = 315
 
 
 class TestChapter07(SoundnessSuite):
     chapter = "07_callbacks"
     noisy_cell = "checkpoint"
     debug = ("plateau_reducer", "test_reduce_lr", "def on_train_begin(self, logs=None):")
-    SECONDS = 650
+    SECONDS = 911
 
 
 class TestChapter08(SoundnessSuite):
@@ -306,14 +307,14 @@ class TestChapter08(SoundnessSuite):
     noisy_cell = "extract_features"
     debug = ("transfer_model", "test_transfer_model")
     pretrain = True
-    SECONDS = 550
+    SECONDS = 676
 
 
 class TestChapter09(SoundnessSuite):
     chapter = "09_mixed_precision"
     noisy_cell = "scaled_gradients"
     debug = ("mixed_model", "test_mixed_model")
-    SECONDS = 90
+    SECONDS = 118
 
 
 def test_every_chapter_has_a_soundness_suite():

@@ -40,7 +40,17 @@ attempt("solutions", lambda: open({solutions!r}).read(100))
 attempt("gradebook", lambda: open({gradebook!r}, "rb").read(16))
 attempt("home", lambda: open({home!r}).read())
 attempt("other-job", lambda: [p for p in os.listdir("/tmp") if p.startswith("grade-") and "snoop" not in p] or 1 / 0)
-attempt("processes", lambda: [p for p in os.listdir("/proc") if p.isdigit() and int(p) > 50] or 1 / 0)
+def grader_processes():
+    found = []
+    for pid in [p for p in os.listdir("/proc") if p.isdigit()]:
+        try:
+            command = open(f"/proc/{{pid}}/cmdline", "rb").read()
+        except OSError:
+            continue
+        if b"nbgrader" in command or b"pytest" in command:
+            found.append(pid)
+    return found or 1 / 0
+attempt("processes", grader_processes)
 attempt("network", lambda: socket.create_connection(("127.0.0.1", {port}), timeout=3).close())
 '''
 
@@ -136,7 +146,7 @@ def attempts(text: str) -> dict[str, str]:
 
 @needs_bwrap
 class TestJail:
-    SECONDS = 180  # a clean-clone run (the longest-first schedule, tests/conftest.py)
+    SECONDS = 200  # a clean-clone run (the longest-first schedule, tests/conftest.py)
     @pytest.fixture(scope="class")
     def jailed(self, released, listener, home_secret, tmp_path_factory):
         return grade(released, tmp_path_factory.mktemp("bwrap") / "course", listener, home_secret, "bwrap")

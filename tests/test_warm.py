@@ -16,6 +16,7 @@ from jupyter_client.kernelspec import KernelSpecManager
 from autograder.grader import jail, sandbox, warm
 
 SANDBOX = "bwrap" if jail.probe()[0] else "none"
+SECONDS = 90  # the longest-first schedule (tests/conftest.py)
 pytestmark = pytest.mark.skipif(not warm.available(), reason="forking kernels needs Linux")
 
 # TensorFlow ops and gradients, a seeded Keras fit on the course's Fashion-MNIST loader, NumPy
