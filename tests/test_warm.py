@@ -47,9 +47,7 @@ print("threads", tf.config.threading.get_intra_op_parallelism_threads(),
 
 def kernel_env() -> dict[str, str]:
     """The environment the batch grader gives a kernel (without the per-job folders)."""
-    env = sandbox.clean_env(sandbox.Limits(), Path(tempfile.mkdtemp()))
-    return {k: v for k, v in env.items() if k not in ("TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "JUPYTER_PATH",
-                                                      "JUPYTER_RUNTIME_DIR")}
+    return warm.kernel_env(sandbox.clean_env(sandbox.Limits(), Path(tempfile.mkdtemp())))
 
 
 def start_kernel(argv: list[str], workdir: Path, runtime: Path, env: dict) -> KernelManager:

@@ -84,7 +84,7 @@ class Job:
     reason: str = ""
     sandbox: str = "none"  # "bwrap": the kernel runs jailed (jail.py); "none": not isolated
     flags: tuple[str, ...] = ()  # what intake's static read found for the instructor to look at
-    warm: bool = False  # fork the kernel from the thread's warm jail (warm.py) instead of starting it
+    warm: bool = False  # fork the kernel from a warm jail (warm.py) instead of starting it cold
 
 
 @dataclass
@@ -408,10 +408,8 @@ def start_warm(job: Job, env: dict):
 
     if not (job.warm and warm.available()):
         return None
-    per_job = ("TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")  # the slot's own
-    kernel_env = {k: v for k, v in env.items() if k not in per_job}
     try:
-        return warm.WarmJail.checkout(job.sandbox, kernel_env)
+        return warm.WarmJail.checkout(job.sandbox, warm.kernel_env(env))
     except (OSError, RuntimeError):
         return None
 

@@ -39,9 +39,15 @@ from pathlib import Path
 
 import psutil
 
-from autograder.grader import jail
+from autograder.grader import jail, warmstart
 
-READY_SECONDS = 300  # the heavy imports take 3-5 s alone, more on a loaded machine
+# The sandbox's per-job folders; a jail's kernels keep theirs in its slot (or its own /tmp).
+PER_JOB = ("TMPDIR", "IPYTHONDIR", "MPLCONFIGDIR", "JUPYTER_PATH", "JUPYTER_RUNTIME_DIR")
+
+
+def kernel_env(env: dict[str, str]) -> dict[str, str]:
+    """What a jail's kernels inherit of a job's ``sandbox.clean_env``: all but the per-job folders."""
+    return {k: v for k, v in env.items() if k not in PER_JOB}
 
 
 def available() -> bool:
@@ -202,14 +208,7 @@ class WarmJail:
             except psutil.Error:
                 pass
         psutil.wait_procs(left, timeout=10)
-        for entry in list(self.slot.iterdir()):
-            if entry.is_dir() and not entry.is_symlink():
-                for sub in [entry, *entry.rglob("*")]:
-                    if sub.is_dir() and not sub.is_symlink():
-                        sub.chmod(0o700)
-                shutil.rmtree(entry)
-            else:
-                entry.unlink()
+        warmstart.empty(self.slot)
 
     def close(self) -> None:
         self._finalizer()
