@@ -78,7 +78,7 @@ def bug_groups(bugs):
 CALLERS = {
     "fine_tune": ("test_transfer_accuracy",),
     "transfer_model": ("test_transfer_accuracy",),
-    "plateau_reducer": ("test_callbacks_in_fit",),
+    "early_stopper": ("test_early_stopping", "test_early_stopping_restore"),
 }
 
 
@@ -101,7 +101,7 @@ def chapter_students(chapter, noisy_cell, debug):
         "untouched": Student(*samples.untouched_student(chapter), roles={"untouched"}),
     }
     groups = [Student(*samples.buggy_student(chapter, group), bugs=group) for group in bug_groups(samples.bugs_for(chapter))]
-    quiet = (f"test_{noisy_cell}", debug_test, *CALLERS.get(debug_cell, ()))
+    quiet = (f"test_{noisy_cell}", debug_test)  # full marks but for the stderr, to show both rules
     hosts = [s for s in groups if all(s.expected[cell] for cell in quiet)]
     noisy_host = hosts[0] if hosts else Student(solution, samples.expected_scores(solution, []))
     noisy_host.notebook = noisy(noisy(noisy_host.notebook, noisy_cell), debug_cell, DEBUG_LINE, *anchor)
@@ -298,7 +298,7 @@ class TestChapter06(SoundnessSuite):
 class TestChapter07(SoundnessSuite):
     chapter = "07_callbacks"
     noisy_cell = "checkpoint"
-    debug = ("plateau_reducer", "test_reduce_lr", "def on_train_begin(self, logs=None):")
+    debug = ("early_stopper", "test_callbacks_in_fit", "def on_epoch_end(self, epoch, logs=None):")
     SECONDS = 911
 
 
