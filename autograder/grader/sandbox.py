@@ -180,12 +180,9 @@ def tree_rss_mb(roots: list[psutil.Process], seen: set[int]) -> float:
 def die_with_parent() -> None:
     """Linux: get SIGKILL when the parent process dies (PR_SET_PDEATHSIG), so no grading
     process outlives a killed grader; elsewhere a no-op."""
-    import ctypes
+    from autograder.grader.warmstart import PR_SET_PDEATHSIG, prctl  # stdlib only: no import cost
 
-    try:
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)
-    except (AttributeError, OSError):
-        pass
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def nbgrader_child(argv: list[str], cwd: str, env: dict, log_path: str) -> None:

@@ -108,7 +108,7 @@ class WarmJail:
     _idle_lock = threading.Lock()
 
     def __init__(self, sandbox: str, env: dict[str, str]):
-        self.sandbox, self.env, self.key = sandbox, env, self.key_for(sandbox, env)
+        self.key = self.key_for(sandbox, env)
         self.base = Path(tempfile.mkdtemp(prefix="warm-"))
         self.slot = self.base / "slot"  # the only folder of the host a kernel can write
         self.slot.mkdir()
