@@ -1,7 +1,7 @@
 """Margins of the accuracy thresholds: run a solution notebook with several training seeds.
 
-    .venv/bin/python benchmarks/thresholds.py 04_regularization --seeds 5
-    .venv/bin/python benchmarks/thresholds.py 05_data_augmentation --seeds 5
+    .venv/bin/python benchmarks/thresholds.py 05_regularization --seeds 5
+    .venv/bin/python benchmarks/thresholds.py 06_data_augmentation --seeds 5
 
 A graded accuracy threshold is trustworthy only if the solution clears it for seeds other than
 the one in the notebook (a student's run differs in initialisation and shuffling order, a GPU

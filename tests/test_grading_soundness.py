@@ -146,7 +146,7 @@ class SoundnessSuite:
     chapter = ""
     noisy_cell = ""  # an answer whose function writes library log lines when called
     debug = ("", "")  # (answer cell, its test cell[, the line after which its code runs])
-    pretrain = False  # the chapter reads chapter 08's cached source model
+    pretrain = False  # the chapter reads chapter 09's cached source model
     SECONDS = 0  # the class's setup in a clean-clone run's --durations, for the longest-first
                  # schedule (tests/conftest.py)
 
@@ -275,35 +275,35 @@ class TestChapter03(SoundnessSuite):
 
 
 class TestChapter04(SoundnessSuite):
-    chapter = "04_regularization"
+    chapter = "05_regularization"
     noisy_cell = "penalty_grads"
     debug = ("regularized_model", "test_regularized_model")
     SECONDS = 470
 
 
 class TestChapter05(SoundnessSuite):
-    chapter = "05_data_augmentation"
+    chapter = "06_data_augmentation"
     noisy_cell = "augmenter"
     debug = ("augmented_model", "test_augmented_model")
     SECONDS = 497
 
 
 class TestChapter06(SoundnessSuite):
-    chapter = "06_model_apis"
+    chapter = "07_model_apis"
     noisy_cell = "sequential"
     debug = ("functional", "test_functional")
     SECONDS = 315
 
 
 class TestChapter07(SoundnessSuite):
-    chapter = "07_callbacks"
+    chapter = "08_callbacks"
     noisy_cell = "checkpoint"
     debug = ("early_stopper", "test_callbacks_in_fit", "def on_epoch_end(self, epoch, logs=None):")
     SECONDS = 911
 
 
 class TestChapter08(SoundnessSuite):
-    chapter = "08_transfer_learning"
+    chapter = "09_transfer_learning"
     noisy_cell = "extract_features"
     debug = ("transfer_model", "test_transfer_model")
     pretrain = True
@@ -311,7 +311,7 @@ class TestChapter08(SoundnessSuite):
 
 
 class TestChapter09(SoundnessSuite):
-    chapter = "09_mixed_precision"
+    chapter = "10_mixed_precision"
     noisy_cell = "scaled_gradients"
     debug = ("mixed_model", "test_mixed_model")
     SECONDS = 118

@@ -191,7 +191,7 @@ def _counting(optimizer_class, steps: list):
 
 @explains_errors
 def check_regularized_training(build_model, build_callbacks, *, threshold: float, hint: str = "") -> None:
-    """Chapter 04: ``build_model()`` (seed 0) trained by the check for up to 40 epochs on the
+    """Chapter 05: ``build_model()`` (seed 0) trained by the check for up to 40 epochs on the
     chapter's 1,000 noisy-label images, validated on the other 1,000, with
     ``build_callbacks()``; ``threshold`` test accuracy required (the unregularized baseline
     reaches 0.60–0.68 over five seeds, docs/benchmarks.md)."""
@@ -212,7 +212,7 @@ def check_regularized_training(build_model, build_callbacks, *, threshold: float
 @explains_errors
 def check_augmented_training(build_model, build_augmenter, make_dataset, *, threshold: float, max_shift: int,
                              hint: str = "") -> None:
-    """Chapter 05: ``build_model(build_augmenter(0))`` (seed 0) trained by the check for 40
+    """Chapter 06: ``build_model(build_augmenter(0))`` (seed 0) trained by the check for 40
     epochs on ``make_dataset`` of 30 training images per class; ``threshold`` accuracy
     required on the test images shifted by up to ``max_shift`` pixels (the same CNN without
     augmentation reaches 0.55–0.57 over five seeds, docs/benchmarks.md)."""
