@@ -23,6 +23,7 @@ import numpy as np
 
 from autograder.checks.arrays import check_array, to_numpy
 from autograder.checks.failure import explains_errors, fail
+from autograder.checks.metrics import check_batch_by_batch, check_default_name, check_in_evaluate
 from autograder.checks.tolerances import tolerance
 
 # The network every API builds in chapter 07: (class, name, output shape, parameters).
@@ -358,40 +359,22 @@ def _metric_batches(seed: int, width: int | None = 3):
 def check_rmse_metric(metric_class, *, weighted: bool = True, width: int | None = 3, seed: int = 0) -> None:
     """Assert that ``metric_class()`` (name "rmse") tracks ``keras.metrics.RootMeanSquaredError``
     over several batches of different sizes (targets of ``width`` columns, 1-D when None; with
-    sample weights when ``weighted``), resets to 0, and works inside ``compile``/``evaluate``."""
+    sample weights when ``weighted``), resets to 0, and works inside ``compile``/``evaluate``
+    (`autograder.checks.metrics`)."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     import keras
-    mine, reference = metric_class(), keras.metrics.RootMeanSquaredError()
-    if mine.name != "rmse":
-        fail(f"the metric's default name should be 'rmse', found {mine.name!r}.",
-              'def __init__(self, name="rmse", **kwargs): super().__init__(name=name, **kwargs).')
-    for round_ in range(2):
-        for step, (y_true, y_pred, w) in enumerate(_metric_batches(seed + round_, width)):
-            weight = w if weighted else None
-            mine.update_state(y_true, y_pred, sample_weight=weight)
-            reference.update_state(y_true, y_pred, sample_weight=weight)
-            check_array(
-                mine.result(), to_numpy(reference.result()), name=f"result() after batch {step + 1}",
-                **tolerance("keras_float32"), check_dtype=False,
-                hint="accumulate Σ wᵢ·mean_j (y−ŷ)²ᵢⱼ and Σ wᵢ over all batches seen; result = sqrt(total / count). "
-                "Averaging the per-batch RMSEs is not the same." if weighted else
-                "accumulate the squared errors and their count over all batches; result = sqrt(total / count).",
-            )
-        mine.reset_state()
-        reference.reset_state()
-        check_array(mine.result(), np.float32(0.0), name="result() after reset_state()", **tolerance("pipeline"), check_dtype=False,
-                    hint="reset_state must set every state variable back to 0 (Keras returns 0 for no data).")
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(3)])
-    model.compile(loss="mse", metrics=[metric_class(), keras.metrics.RootMeanSquaredError(name="keras_rmse")])
+
+    mine = metric_class()
+    check_default_name(mine, "rmse")
+    rounds = [[(t, p, w if weighted else None) for t, p, w in _metric_batches(seed + r, width)] for r in range(2)]
+    check_batch_by_batch(
+        mine, keras.metrics.RootMeanSquaredError(), rounds, empty=0.0,
+        hint="accumulate Σ wᵢ·mean_j (y−ŷ)²ᵢⱼ and Σ wᵢ over all batches seen; result = sqrt(total / count). "
+        "Averaging the per-batch RMSEs is not the same." if weighted else
+        "accumulate the squared errors and their count over all batches; result = sqrt(total / count).",
+    )
     y_true, y_pred, _ = _metric_batches(seed, 3)[1]
-    try:
-        results = model.evaluate(y_pred, y_true, batch_size=3, verbose=0, return_dict=True)
-    except Exception as error:  # noqa: BLE001
-        fail(f"model.evaluate with your metric failed: {type(error).__name__}: {str(error)[:300]}",
-              "update_state runs inside a compiled graph: use keras.ops / tf ops and variable.assign_add, "
-              "not NumPy or .numpy().")
-    if not np.isclose(results.get("rmse", np.nan), results["keras_rmse"], **tolerance("keras_float32")):
-        fail(f"inside evaluate() your metric gives {results.get('rmse')}, Keras's {results['keras_rmse']:.6f}.")
+    check_in_evaluate(metric_class, keras.metrics.RootMeanSquaredError(name="keras_rmse"), "rmse", y_pred, y_true)
     print("RMSE metric: OK — matches keras.metrics.RootMeanSquaredError batch after batch, after reset, in evaluate")
 
 
