@@ -1,4 +1,4 @@
-"""Offline-first datasets for the course (and the small text resources of chapter 06).
+"""Offline-first datasets for the course (the penguins table of chapter 04, the small text resources of chapter 06).
 
 The notebooks use Keras's real loader, ``keras.datasets.fashion_mnist.load_data()``. That
 loader reads ``$KERAS_HOME/datasets/fashion-mnist/*-ubyte.gz`` (``~/.keras`` by default) and
@@ -282,6 +282,68 @@ def load_digits_split(test_fraction: float = 0.25, *, seed: int = 0):
         x, digits.target, test_size=test_fraction, random_state=seed, stratify=digits.target
     )
     return (x_train, y_train), (x_test, y_test)
+
+
+# --------------------------------------------------------------------------- tables (chapter 04)
+
+PENGUIN_NUMERIC = ("bill_length_mm", "bill_depth_mm", "flipper_length_mm")
+PENGUIN_CATEGORICAL = ("species", "island", "sex")
+PENGUIN_TARGET = "body_mass_g"
+
+
+def load_penguins():
+    """The Palmer penguins table (344 rows, 8 columns: species, island, bill and flipper
+    measurements, body mass, sex, year) as a pandas DataFrame, read from the CSV file the
+    pinned ``palmerpenguins`` package bundles: no download. Missing values are NaN.
+
+    Raises:
+        DatasetNotFoundError: ``palmerpenguins`` (or pandas) is not installed, with the fix.
+    """
+    try:
+        from palmerpenguins import load_penguins as bundled
+    except ImportError as error:
+        raise DatasetNotFoundError(
+            f"chapter 04's penguins table comes with the package palmerpenguins, which cannot be "
+            f"imported ({error}).\nFix: pip install pandas==3.1.1 palmerpenguins==0.1.6 (both in "
+            "requirements.txt; `make lab` installs them)"
+        ) from error
+    return bundled()
+
+
+def penguins_split(test_fraction: float = 0.2, *, seed: int = 0):
+    """Chapter 04's split: the 333 complete rows of `load_penguins`, stratified by species and
+    seeded, as ``(train, test)`` DataFrames with a fresh index (266 and 67 rows by default)."""
+    from sklearn.model_selection import train_test_split
+
+    table = load_penguins().dropna().reset_index(drop=True)
+    train, test = train_test_split(table, test_size=test_fraction, random_state=seed, stratify=table["species"])
+    return train.reset_index(drop=True), test.reset_index(drop=True)
+
+
+def penguin_features(train, *others):
+    """Chapter 04's features: each numeric column standardized by a ``keras.layers.Normalization``
+    and each categorical column one-hot encoded by a ``keras.layers.StringLookup``, every layer
+    adapted on ``train`` only, then applied to ``train`` and to each of ``others`` (DataFrames
+    with the columns of `load_penguins`). Returns one float32 matrix per table, columns in the
+    order numeric, then each category's ``[UNK]`` and vocabulary (14 columns on the split)."""
+    import keras
+
+    layers = []
+    for column in PENGUIN_NUMERIC:
+        layer = keras.layers.Normalization(axis=None)
+        layer.adapt(train[column].to_numpy("float32"))
+        layers.append((column, "float32", layer))
+    for column in PENGUIN_CATEGORICAL:
+        layer = keras.layers.StringLookup(output_mode="one_hot")
+        layer.adapt(train[column].to_numpy(object))
+        layers.append((column, object, layer))
+
+    def encode(table):
+        parts = [np.asarray(layer(table[column].to_numpy(dtype)), dtype="float32").reshape(len(table), -1)
+                 for column, dtype, layer in layers]
+        return np.concatenate(parts, axis=1)
+
+    return tuple(encode(table) for table in (train, *others))
 
 
 def describe_sources() -> list[str]:

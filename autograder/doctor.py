@@ -90,6 +90,14 @@ def run(say=print) -> list[str]:
         problem("Fashion-MNIST has no offline copy (a download will be tried)",
                 f"sudo apt-get install dataset-fashion-mnist, or export {data.ENV_VAR}=DIR")
 
+    say("data (chapter 04's penguins table):")
+    try:
+        rows = len(data.load_penguins())
+        say(f"  {rows} rows, bundled by palmerpenguins {md.version('palmerpenguins')} (no download)")
+    except data.DatasetNotFoundError as error:
+        problem("the penguins table cannot be loaded: palmerpenguins is missing",
+                str(error).split("Fix: ")[-1])
+
     say("chapter 09's pretrained source model:")
     cached, shared = pretrained.source_model_path(), pretrained.shared_source_model()
     if cached.is_file() or shared is not None:

@@ -81,6 +81,19 @@ def test_doctor_names_each_missing_tool_and_prints_each_line_once(monkeypatch):
     assert sum(line.strip().startswith("device:") for line in text.splitlines()) == 1
 
 
+def test_doctor_reports_the_penguins_table_and_how_to_get_it(monkeypatch):
+    from autograder import doctor
+
+    lines = []
+    doctor.run(say=lines.append)
+    assert any("344 rows, bundled by palmerpenguins 0.1.6" in line for line in lines)
+    monkeypatch.setitem(sys.modules, "palmerpenguins", None)  # not installed: import raises
+    lines = []
+    problems = doctor.run(say=lines.append)
+    assert any("penguins table cannot be loaded" in p for p in problems)
+    assert any("pip install pandas==3.1.1 palmerpenguins==0.1.6" in line for line in lines)
+
+
 def _make_lab_command(makefile, as_user=None):
     """`make -n lab` with ``makefile`` in a fresh world-readable folder (as in a new clone)."""
     import shutil

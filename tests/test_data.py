@@ -120,3 +120,25 @@ def test_real_fashion_mnist_subset():
     (x, y), (xt, yt) = data.load_fashion_mnist_subset(5, 3, seed=0)
     assert x.shape == (50, 28, 28) and xt.shape == (30, 28, 28) and x.dtype == np.float32
     assert np.bincount(y).tolist() == [5] * 10 and np.bincount(yt).tolist() == [3] * 10
+
+
+def test_penguins_are_bundled_split_and_encoded_from_training_rows_only():
+    table = data.load_penguins()
+    assert table.shape == (344, 8) and table["body_mass_g"].isna().sum() == 2
+    train, test = data.penguins_split()
+    assert (len(train), len(test)) == (266, 67) and not train.isna().any().any()
+    again, _ = data.penguins_split()
+    assert train.equals(again)  # seeded
+    shares = [df["species"].value_counts(normalize=True).sort_index() for df in (train, test)]
+    assert np.allclose(shares[0], shares[1], atol=0.02)  # stratified by species
+    x_train, x_test = data.penguin_features(train, test)
+    assert x_train.shape == (266, 14) and x_test.shape == (67, 14) and x_train.dtype == np.float32
+    assert np.allclose(x_train[:, :3].mean(axis=0), 0.0, atol=1e-5)  # standardized on these rows
+    assert not np.allclose(x_test[:, :3].mean(axis=0), 0.0, atol=1e-3)  # not on the test rows
+    assert np.array_equal(x_test[:, 3:].sum(axis=1), np.full(67, 3.0))  # one 1 per category
+
+
+def test_missing_penguins_package_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "palmerpenguins", None)  # import raises ImportError
+    with pytest.raises(data.DatasetNotFoundError, match="pip install pandas==3.1.1 palmerpenguins==0.1.6"):
+        data.load_penguins()
