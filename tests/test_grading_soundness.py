@@ -275,34 +275,41 @@ class TestChapter03(SoundnessSuite):
 
 
 class TestChapter04(SoundnessSuite):
+    chapter = "04_regression"
+    noisy_cell = "normalization"
+    debug = ("lookup", "test_lookup")
+    SECONDS = 270
+
+
+class TestChapter05(SoundnessSuite):
     chapter = "05_regularization"
     noisy_cell = "penalty_grads"
     debug = ("regularized_model", "test_regularized_model")
     SECONDS = 470
 
 
-class TestChapter05(SoundnessSuite):
+class TestChapter06(SoundnessSuite):
     chapter = "06_data_augmentation"
     noisy_cell = "augmenter"
     debug = ("augmented_model", "test_augmented_model")
     SECONDS = 497
 
 
-class TestChapter06(SoundnessSuite):
+class TestChapter07(SoundnessSuite):
     chapter = "07_model_apis"
     noisy_cell = "sequential"
     debug = ("functional", "test_functional")
     SECONDS = 315
 
 
-class TestChapter07(SoundnessSuite):
+class TestChapter08(SoundnessSuite):
     chapter = "08_callbacks"
     noisy_cell = "checkpoint"
     debug = ("early_stopper", "test_callbacks_in_fit", "def on_epoch_end(self, epoch, logs=None):")
     SECONDS = 911
 
 
-class TestChapter08(SoundnessSuite):
+class TestChapter09(SoundnessSuite):
     chapter = "09_transfer_learning"
     noisy_cell = "extract_features"
     debug = ("transfer_model", "test_transfer_model")
@@ -310,7 +317,7 @@ class TestChapter08(SoundnessSuite):
     SECONDS = 676
 
 
-class TestChapter09(SoundnessSuite):
+class TestChapter10(SoundnessSuite):
     chapter = "10_mixed_precision"
     noisy_cell = "scaled_gradients"
     debug = ("mixed_model", "test_mixed_model")

@@ -7,9 +7,10 @@ Layout: `arrays` (comparing arrays, shared by every check), `gradients` (tape re
 numerical gradients), `training` (accuracy thresholds: the checks train the student's model
 themselves, with no dataset loader reachable), `source` (rules on the syntax tree of the
 student's code), then one module per chapter family: `environment` (00), `tensors` (01),
-`activations` (02), `optimizers` and `losses` (03), `regularization` (05), `augmentation`
+`activations` (02), `optimizers` and `losses` (03), `regression` and `metrics` (04; `losses`
+also has its Huber and log-cosh), `regularization` (05), `augmentation`
 (06), `models` (07), `callbacks` (08), `transfer` (09), `precision` (10).
-Test cells of chapters 05 onwards import from those modules directly.
+Test cells of chapters 04 onwards import from those modules directly.
 """
 
 from autograder.checks.activations import (

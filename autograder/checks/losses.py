@@ -1,11 +1,13 @@
-"""Checks for chapter 03 (losses): NumPy losses and their gradients against ``keras.losses``.
+"""Checks for chapters 03 and 04 (losses): NumPy losses and their gradients against ``keras.losses``.
 
 A loss function takes ``(y_true, y_pred)`` batches and returns one loss per sample, shape
 ``(N,)``, exactly like ``keras.losses.binary_crossentropy`` & co. (mean over the last axis for
 the binary losses). A gradient function returns ``∂(Σ_n loss_n)/∂y_pred``, shaped like
 ``y_pred``; the reference is ``tf.GradientTape`` of the Keras function. Inputs include soft
 labels, probabilities near 0 and 1 (Keras clips them to [1e-7, 1 − 1e-7]) and logits up to
-±1000 (a ``from_logits`` loss must be computed stably from the logits). Tolerance: the
+±1000 (a ``from_logits`` loss must be computed stably from the logits); the regression losses
+of chapter 04 (``huber``, ``log_cosh``, mean over the last axis) get residuals of 0, exactly
+±δ and ±1000 (log(cosh(1000)) overflows: log-cosh must be computed in a stable form). Tolerance: the
 profile ``keras_float32`` (Keras computes the losses in float32).
 """
 
@@ -32,6 +34,13 @@ HINTS = {
         "bce as in binary_crossentropy (elementwise), p_t = y·p + (1 − y)(1 − p), loss = (1 − p_t)^γ · bce, mean "
         "over the last axis; from_logits: p = sigmoid(z) for p_t, stable bce from the logits."
     ),
+    "huber": (
+        "r = y_pred − y_true: 0.5·r² where |r| <= delta, delta·|r| − 0.5·delta² beyond; mean over the last axis."
+    ),
+    "log_cosh": (
+        "log(cosh(r)) with r = y_pred − y_true, mean over the last axis; cosh overflows for |r| > 710: use "
+        "|r| + log1p(exp(−2|r|)) − log(2), which is the same number."
+    ),
 }
 GRAD_HINTS = {
     "binary_crossentropy": (
@@ -42,6 +51,8 @@ GRAD_HINTS = {
         "logits: softmax(z)·Σy − y (= softmax(z) − y for one-hot or normalised labels); probabilities: "
         "−y/p + Σy / Σp (the normalisation by Σp contributes the second term)."
     ),
+    "huber": "r where |r| <= delta, delta·sign(r) beyond, divided by the size of the last axis (the loss is a mean).",
+    "log_cosh": "tanh(r) with r = y_pred − y_true, divided by the size of the last axis (the loss is a mean).",
 }
 
 
@@ -71,6 +82,18 @@ def categorical_case(from_logits: bool, seed: int = 1):
     return y, pred
 
 
+def regression_case(seed: int = 2):
+    """Targets and predictions (6, 4) whose residuals include 0, exactly ±1 (Huber's default
+    delta), ±2.5 and ±1000."""
+    rng = np.random.default_rng(seed)
+    y = rng.normal(scale=3.0, size=(6, 4))
+    pred = y + rng.normal(scale=2.0, size=(6, 4))
+    y[1:3] = [[0.5, 1.25, -2.0, 3.0], [-1.5, 2.75, 0.25, -4.0]]  # dyadic: the residuals below are exact
+    pred[1] = y[1] + [0.0, 1.0, -1.0, 2.5]
+    pred[2] = y[2] + [1000.0, -1000.0, -2.5, 0.25]
+    return y, pred
+
+
 def _keras_loss(name: str, **kwargs):
     import keras
 
@@ -79,6 +102,8 @@ def _keras_loss(name: str, **kwargs):
 
 
 def _default_case(name: str, from_logits: bool):
+    if name in ("huber", "log_cosh"):
+        return regression_case()
     if name.startswith("binary"):
         return binary_case(from_logits)
     y, pred = categorical_case(from_logits)

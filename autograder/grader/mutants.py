@@ -33,7 +33,7 @@ HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 # of each argument only (the cheapest: a no-op, or a zero model).
 TRAINING_CHECKS = {
     "check_custom_training", "check_regularized_training", "check_augmented_training",
-    "check_two_head_model", "check_transfer_beats_scratch", "check_callbacks_in_fit",
+    "check_two_head_model", "check_transfer_beats_scratch", "check_callbacks_in_fit", "check_regressor",
 }
 
 

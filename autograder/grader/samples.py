@@ -224,6 +224,70 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "loss = tf.reduce_sum(tf.square(x @ w + b - y))",
         "test_linear_mse_gradients", "sums the squared errors: loss and gradients n times too big",
     ),
+    # 04_regression
+    PlantedBug(
+        "stats_unbiased_variance", "04_regression", "normalization",
+        "return x.mean(axis=0), x.var(axis=0)", "return x.mean(axis=0), x.var(axis=0, ddof=1)",
+        "test_normalization", "the sample variance (N - 1): Keras's Normalization divides by N",
+    ),
+    PlantedBug(
+        "normalize_no_epsilon", "04_regression", "normalization",
+        "std = np.maximum(np.sqrt(variance), np.float32(keras.config.epsilon()))", "std = np.sqrt(variance)",
+        "test_normalization", "divides by a zero standard deviation: NaN where Keras gives 0 (constant column)",
+    ),
+    PlantedBug(
+        "vocabulary_alphabetical", "04_regression", "lookup",
+        "return [str(name) for _, name in order]", "return sorted(str(name) for name in names)",
+        "test_lookup", "alphabetical vocabulary: StringLookup orders by frequency",
+    ),
+    PlantedBug(
+        "oov_not_column_zero", "04_regression", "lookup",
+        "index = {name: i + 1 for i, name in enumerate(vocabulary)}",
+        "index = {name: i for i, name in enumerate(vocabulary)}",
+        "test_lookup", "no column for unknown values: the first category shares column 0 with [UNK]",
+    ),
+    PlantedBug(
+        "huber_no_half", "04_regression", "losses",
+        "np.where(small, 0.5 * r**2,", "np.where(small, r**2,",
+        "test_losses", "the quadratic part without its 1/2: not continuous with the linear part",
+    ),
+    PlantedBug(
+        "log_cosh_overflows", "04_regression", "losses",
+        "return np.mean(a + np.log1p(np.exp(-2.0 * a)) - np.log(2.0), axis=-1)",
+        "return np.mean(np.log(np.cosh(a)), axis=-1)",
+        "test_losses", "log(cosh(r)) overflows to inf for residuals beyond 710",
+    ),
+    PlantedBug(
+        "huber_delta_fixed", "04_regression", "losses",
+        "small = r <= delta", "small = r <= 1.0",
+        "test_losses", "switches at |r| = 1 whatever delta is (only the hidden tests use another delta)",
+    ),
+    PlantedBug(
+        "huber_grad_not_mean", "04_regression", "loss_grads",
+        "return np.clip(r, -delta, delta) / y_pred.shape[-1]", "return np.clip(r, -delta, delta)",
+        "test_loss_grads", "forgets the 1/n of the mean over the last axis",
+    ),
+    PlantedBug(
+        "log_cosh_grad_sign", "04_regression", "loss_grads",
+        "return np.tanh(y_pred - y_true) / y_pred.shape[-1]", "return np.tanh(y_true - y_pred) / y_pred.shape[-1]",
+        "test_loss_grads", "the gradient with respect to y_true: the sign is flipped",
+    ),
+    PlantedBug(
+        "r2_ignores_weights", "04_regression", "r2_metric",
+        "w = ops.ones_like(y_true) if sample_weight is None else", "w = ops.ones_like(y_true) if True else",
+        "test_r2_metric", "sample weights ignored: every target counts once",
+    ),
+    PlantedBug(
+        "r2_reset_keeps_weight_sum", "04_regression", "r2_metric",
+        "for variable in (self.weight_sum, self.target_sum, self.square_sum, self.residual_sum):",
+        "for variable in (self.target_sum, self.square_sum, self.residual_sum):",
+        "test_r2_metric", "reset_state leaves the sum of weights: the next epoch's R² is wrong",
+    ),
+    PlantedBug(
+        "regressor_not_trained", "04_regression", "regressor",
+        "    model.fit(x_train, y_train, epochs=100, batch_size=32, verbose=0)\n", "",
+        "test_regressor", "returns the model untrained: the check measures, it does not train",
+    ),
     # 05_regularization: grouped so that no two bugs of a shard (even / odd positions) share a cell.
     PlantedBug(
         "l2_with_half", "05_regularization", "penalties",
@@ -501,6 +565,7 @@ DEMO_BUGS = {
     "01_tensors": ("softmax_no_max_shift", "eps_outside_sqrt"),
     "02_activations": ("sigmoid_grad_plus", "elu_grad_without_alpha"),
     "03_optimizers": ("adam_epsilon_on_v_hat", "rmsprop_eps_outside_sqrt"),
+    "04_regression": ("normalize_no_epsilon", "huber_delta_fixed"),
     "05_regularization": ("dropout_no_rescale", "l1_wrong_default"),
     "06_data_augmentation": ("no_cache", "eval_pipeline_augmented"),
     "07_model_apis": ("subclass_always_drops", "rmse_reset_keeps_count"),
