@@ -1,4 +1,4 @@
-"""Offline-first datasets for the course (the penguins table of chapter 04, the small text resources of chapter 06).
+"""Offline-first datasets for the course (the penguins table of chapter 04, the small text resources of chapter 07).
 
 The notebooks use Keras's real loader, ``keras.datasets.fashion_mnist.load_data()``. That
 loader reads ``$KERAS_HOME/datasets/fashion-mnist/*-ubyte.gz`` (``~/.keras`` by default) and
@@ -50,7 +50,7 @@ FASHION_MNIST_CLASSES = (
     "Bag",
     "Ankle boot",
 )
-# A coarser target for chapter 07's two-head model: the group of each class.
+# A coarser target for chapter 08's two-head model: the group of each class.
 FASHION_MNIST_GROUP_NAMES = ("top", "trousers or dress", "footwear", "bag")
 FASHION_MNIST_GROUPS = (0, 1, 0, 1, 0, 2, 0, 2, 3, 2)  # group of class 0 … 9
 _CACHE_SUBDIR = os.path.join("datasets", "fashion-mnist")
@@ -247,7 +247,7 @@ def load_fashion_mnist_subset(
 
 
 def noisy_label_split(n_per_class: int = 200, noise: float = 0.3, *, seed: int = 0, noise_seed: int = 123):
-    """Chapter 05's overfitting set: ``n_per_class`` training images per class (float32 in
+    """Chapter 06's overfitting set: ``n_per_class`` training images per class (float32 in
     [0, 1]), the even rows for training and the odd rows for validation, and in both a fraction
     ``noise`` of the labels replaced by random classes (seeded).
 
@@ -354,7 +354,7 @@ def describe_sources() -> list[str]:
     return lines
 
 
-# --------------------------------------------------------------------------- text (chapter 06)
+# --------------------------------------------------------------------------- text (chapter 07)
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
 

@@ -1,4 +1,4 @@
-"""Pretrained models for chapter 09, offline first.
+"""Pretrained models for chapter 10, offline first.
 
 Two sources of pretrained weights:
 

@@ -1,4 +1,4 @@
-"""Chapter 05 checks: the notebook's solutions pass; plausible wrong implementations each fail
+"""Chapter 06 checks: the notebook's solutions pass; plausible wrong implementations each fail
 with a message that points at the mistake."""
 
 import numpy as np
@@ -16,7 +16,7 @@ from autograder.checks.regularization import (
     reference_dropout,
 )
 
-S = solution_functions("05_regularization", "import numpy as np\nimport keras")
+S = solution_functions("06_regularization", "import numpy as np\nimport keras")
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

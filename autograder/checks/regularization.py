@@ -1,4 +1,4 @@
-"""Checks for chapter 05 (regularization): weight penalties, inverted dropout and batch
+"""Checks for chapter 06 (regularization): weight penalties, inverted dropout and batch
 normalization in NumPy, against ``keras.regularizers`` and ``keras.layers``.
 
 * Penalties: the value against the ``keras.regularizers`` object with the same strengths *and*

@@ -196,7 +196,7 @@ def _counting(optimizer_class, steps: list):
 
 @explains_errors
 def check_regularized_training(build_model, build_callbacks, *, threshold: float, hint: str = "") -> None:
-    """Chapter 05: ``build_model()`` (seed 0) trained by the check for up to 40 epochs on the
+    """Chapter 06: ``build_model()`` (seed 0) trained by the check for up to 40 epochs on the
     chapter's 1,000 noisy-label images, validated on the other 1,000, with
     ``build_callbacks()``; ``threshold`` test accuracy required (the unregularized baseline
     reaches 0.60–0.68 over five seeds, docs/benchmarks.md)."""
@@ -217,7 +217,7 @@ def check_regularized_training(build_model, build_callbacks, *, threshold: float
 @explains_errors
 def check_augmented_training(build_model, build_augmenter, make_dataset, *, threshold: float, max_shift: int,
                              hint: str = "") -> None:
-    """Chapter 06: ``build_model(build_augmenter(0))`` (seed 0) trained by the check for 40
+    """Chapter 07: ``build_model(build_augmenter(0))`` (seed 0) trained by the check for 40
     epochs on ``make_dataset`` of 30 training images per class; ``threshold`` accuracy
     required on the test images shifted by up to ``max_shift`` pixels (the same CNN without
     augmentation reaches 0.55–0.57 over five seeds, docs/benchmarks.md)."""
@@ -272,4 +272,51 @@ def check_regressor(fit_regressor, *, threshold: float) -> None:
                 "Dense layer outputs about ±1, the targets are thousands of grams) and train until the "
                 "training MAE stops falling.") if mae > 0.5 * baseline else None
         fail(f"test MAE {mae:.1f} g, above the required {threshold:.0f} g", hint, details=[report])
+    print(report)
+
+
+SHIRT = 6  # Fashion-MNIST's "Shirt": the class most often confused with others
+
+
+@explains_errors
+def check_classifier(fit_classifier, *, min_precision: float, min_recall: float) -> None:
+    """Chapter 06: ``fit_classifier(x_train, y_train)`` (seed `training_seed`) gets 6,000
+    training images (float32 (6000, 28, 28) in [0, 1]) with binary labels, 1 for a shirt
+    (float32 (6000,), 10 % positive), trains, and returns ``(model, threshold)``; on the
+    10,000 test images (1,000 shirts), the images whose score (the model's single output) is
+    greater than ``threshold`` must have precision ≥ ``min_precision`` and recall ≥
+    ``min_recall`` (docs/benchmarks.md gives the solution's figures over seeds)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    import keras
+
+    x, y = train_subset(600)
+    keras.utils.set_random_seed(training_seed())
+    with without_datasets():
+        found = fit_classifier(x.copy(), (y == SHIRT).astype("float32"))
+    if not isinstance(found, (tuple, list)) or len(found) != 2 or not isinstance(found[0], keras.Model):
+        fail("fit_classifier() should return (model, threshold): the trained keras.Model and a number",
+             details=[f"found: {type(found).__name__}"])
+    model, threshold = found
+    x_test, y_test = fashion_mnist_test_set()
+    scores = np.asarray(model.predict(x_test, batch_size=1000, verbose=0))
+    if scores.shape not in ((len(y_test),), (len(y_test), 1)):
+        fail(f"the model should output one score per image, shape ({len(y_test)}, 1); found {scores.shape}.")
+    predicted, positive = scores.reshape(-1) > float(threshold), y_test == SHIRT
+    true_positives = int(np.sum(predicted & positive))
+    precision = true_positives / max(int(predicted.sum()), 1)
+    recall = true_positives / int(positive.sum())
+    report = (f"at threshold {float(threshold):.3f}: precision {precision:.3f} (required ≥ {min_precision:.2f}), "
+              f"recall {recall:.3f} (required ≥ {min_recall:.2f}) on the 10,000 test images")
+    if not predicted.any():
+        fail(f"no test image scores above the threshold {float(threshold):.3f}: recall 0",
+             "lower the threshold: choose it on a validation split as the lowest at which precision there "
+             "reaches a little more than required.", details=[report])
+    if precision < min_precision:
+        fail(f"precision {precision:.3f} below the required {min_precision:.2f}",
+             "raise the threshold: choose it on a validation split as the lowest at which precision there "
+             "reaches a little more than required.", details=[report, f"{int(predicted.sum())} images called shirts"])
+    if recall < min_recall:
+        fail(f"recall {recall:.3f} below the required {min_recall:.2f}",
+             "lower the threshold as far as precision allows, or train longer / a wider model: at a "
+             "fixed precision only a better model raises recall.", details=[report])
     print(report)
