@@ -271,49 +271,49 @@ class TestChapter03(SoundnessSuite):
     chapter = "03_optimizers"
     noisy_cell = "schedules"
     debug = ("focal", "test_focal")
-    SECONDS = 366
+    SECONDS = 155
 
 
 class TestChapter04(SoundnessSuite):
     chapter = "04_regression"
     noisy_cell = "normalization"
     debug = ("lookup", "test_lookup")
-    SECONDS = 270
+    SECONDS = 260
 
 
 class TestChapter05(SoundnessSuite):
     chapter = "05_classification"
     noisy_cell = "decision_grid"
     debug = ("classifier", "test_classifier")
-    SECONDS = 330
+    SECONDS = 200
 
 
 class TestChapter06(SoundnessSuite):
     chapter = "06_regularization"
     noisy_cell = "penalty_grads"
     debug = ("regularized_model", "test_regularized_model")
-    SECONDS = 470
+    SECONDS = 188
 
 
 class TestChapter07(SoundnessSuite):
     chapter = "07_data_augmentation"
     noisy_cell = "augmenter"
     debug = ("augmented_model", "test_augmented_model")
-    SECONDS = 497
+    SECONDS = 256
 
 
 class TestChapter08(SoundnessSuite):
     chapter = "08_model_apis"
     noisy_cell = "sequential"
     debug = ("functional", "test_functional")
-    SECONDS = 315
+    SECONDS = 111
 
 
 class TestChapter09(SoundnessSuite):
     chapter = "09_callbacks"
     noisy_cell = "checkpoint"
     debug = ("early_stopper", "test_callbacks_in_fit", "def on_epoch_end(self, epoch, logs=None):")
-    SECONDS = 911
+    SECONDS = 369
 
 
 class TestChapter10(SoundnessSuite):
@@ -321,7 +321,7 @@ class TestChapter10(SoundnessSuite):
     noisy_cell = "extract_features"
     debug = ("transfer_model", "test_transfer_model")
     pretrain = True
-    SECONDS = 676
+    SECONDS = 351
 
 
 class TestChapter11(SoundnessSuite):
