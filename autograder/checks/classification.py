@@ -25,7 +25,7 @@ import numpy as np
 
 from autograder.checks.activations import call_strict
 from autograder.checks.arrays import check_array, to_numpy
-from autograder.checks.failure import explains_errors, fail
+from autograder.checks.failure import check_returns, explains_errors, fail
 from autograder.checks.tolerances import tolerance
 
 AVERAGES = (None, "macro", "micro", "weighted")
@@ -113,9 +113,7 @@ def check_precision_recall_f1(student_fn, y_true=None, y_pred=None, num_classes:
         for average in AVERAGES:
             label = f"precision_recall_f1(cm, average={average!r}){name}"
             found = call_strict(student_fn, cm.copy(), average, name=label, hint=PRF_HINT[average])
-            if not isinstance(found, (tuple, list)) or len(found) != 3:
-                fail(f"{label} should return (precision, recall, f1)",
-                     details=[f"found: {type(found).__name__}"], hint="return precision, recall, f1")
+            check_returns(found, label, ("precision", "recall", "f1"))
             precision, recall, _, _ = precision_recall_fscore_support(
                 t, p, labels=np.arange(k), average=average, zero_division=0)
             expected = {"precision": precision, "recall": recall, "f1": _keras_f1(cm, average)}
@@ -159,9 +157,7 @@ def check_threshold_sweep(student_fn, y=None, scores=None, thresholds=None) -> N
         y, scores, thresholds = score_case()
     label = "threshold_sweep(y_true, scores, thresholds)"
     found = call_strict(student_fn, y.copy(), scores.copy(), thresholds.copy(), name=label, hint=SWEEP_HINT)
-    if not isinstance(found, (tuple, list)) or len(found) != 3:
-        fail(f"{label} should return (precision, recall, fpr)", details=[f"found: {type(found).__name__}"],
-             hint="return precision, recall, fpr")
+    check_returns(found, label, ("precision", "recall", "fpr"))
     for what, value, expected in zip(("precision", "recall", "false-positive rate"), found,
                                      _keras_sweep(y, scores, thresholds), strict=True):
         check_array(to_numpy(value, name=what), np.asarray(expected, dtype="float64"), name=f"{what} of {label}",
@@ -190,9 +186,7 @@ def check_decision_grid(student_fn, x_range=(-1.5, 2.5), y_range=(-1.0, 1.5), st
     calls.clear()
     label = f"decision_grid(predict, {x_range}, {y_range}, {steps})"
     found = student_fn(predict, x_range, y_range, steps)
-    if not isinstance(found, (tuple, list)) or len(found) != 3:
-        fail(f"{label} should return (xx, yy, probabilities)", details=[f"found: {type(found).__name__}"],
-             hint="return xx, yy, probabilities")
+    check_returns(found, label, ("xx", "yy", "probabilities"))
     if len(calls) != 1:
         fail(f"decision_grid called predict {len(calls)} times; call it once on all {steps * steps} points",
              GRID_HINT)

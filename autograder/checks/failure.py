@@ -88,6 +88,16 @@ def fail(summary: str, hint: str | None = None, *, details=()) -> NoReturn:
     raise AssertionError(message(summary, details, hint)) from None
 
 
+def check_returns(found, label: str, names: tuple[str, ...]) -> None:
+    """Fail unless ``found`` is a tuple or list of ``len(names)`` values, the results a function
+    returns together (``normalization_stats(x) should return a pair (mean, variance)``)."""
+    __tracebackhide__ = True  # noqa: F841 - read by IPython
+    if not isinstance(found, (tuple, list)) or len(found) != len(names):
+        pair = "a pair " if len(names) == 2 else ""
+        fail(f"{label} should return {pair}({', '.join(names)})", details=[f"found: {type(found).__name__}"],
+             hint=f"return {', '.join(names)}")
+
+
 # --- errors of the libraries, raised inside the student's code --------------------------------
 
 EXPLANATIONS = (

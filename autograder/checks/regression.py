@@ -23,7 +23,7 @@ import numpy as np
 
 from autograder.checks.activations import call_strict
 from autograder.checks.arrays import check_array, to_numpy
-from autograder.checks.failure import explains_errors, fail
+from autograder.checks.failure import check_returns, explains_errors, fail
 from autograder.checks.metrics import check_batch_by_batch, check_default_name, check_in_evaluate
 from autograder.checks.tolerances import tolerance
 
@@ -64,9 +64,7 @@ def check_normalization(stats_fn, normalize_fn, x=None, new=None) -> None:
     layer.adapt(x)
     mean, variance = (to_numpy(v).reshape(-1) for v in (layer.mean, layer.variance))
     found = call_strict(stats_fn, x.copy(), name="normalization_stats(x)", hint=STATS_HINT)
-    if not isinstance(found, (tuple, list)) or len(found) != 2:
-        fail("normalization_stats(x) should return a pair (mean, variance)",
-             details=[f"found: {type(found).__name__}"], hint="return mean, variance")
+    check_returns(found, "normalization_stats(x)", ("mean", "variance"))
     for what, value, expected in (("mean", found[0], mean), ("variance", found[1], variance)):
         value = to_numpy(value, name=f"{what} of normalization_stats(x)")
         check_array(value.reshape(expected.shape) if value.size == expected.size else value, expected,

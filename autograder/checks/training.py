@@ -240,6 +240,15 @@ def check_augmented_training(build_model, build_augmenter, make_dataset, *, thre
     print(report)
 
 
+def single_output(model, x, what: str) -> np.ndarray:
+    """``model.predict(x)`` as one number per row, shape (N,); fails unless the model gives
+    shape (N,) or (N, 1) (``what`` says what it should: "predict one number per penguin")."""
+    outputs = np.asarray(model.predict(x, batch_size=1000, verbose=0))
+    if outputs.shape not in ((len(x),), (len(x), 1)):
+        fail(f"the model should {what}, shape ({len(x)}, 1); found {outputs.shape}.")
+    return outputs.reshape(-1)
+
+
 @explains_errors
 def check_regressor(fit_regressor, *, threshold: float) -> None:
     """Chapter 04: ``fit_regressor(x_train, y_train)`` (seed `training_seed`) gets the 266
@@ -260,10 +269,8 @@ def check_regressor(fit_regressor, *, threshold: float) -> None:
         model = fit_regressor(x_train.copy(), y_train.copy())
     if not isinstance(model, keras.Model):
         fail(f"fit_regressor() should return the trained keras.Model\n  found: {type(model).__name__}")
-    predictions = np.asarray(model.predict(x_test, verbose=0))
-    if predictions.shape not in ((len(y_test),), (len(y_test), 1)):
-        fail(f"the model should predict one number per penguin, shape ({len(y_test)}, 1); found {predictions.shape}.")
-    mae = float(np.mean(np.abs(predictions.reshape(-1) - y_test)))
+    predictions = single_output(model, x_test, "predict one number per penguin")
+    mae = float(np.mean(np.abs(predictions - y_test)))
     baseline = float(np.mean(np.abs(y_test - y_train.mean())))
     report = f"test MAE {mae:.1f} g (required: at most {threshold:.0f} g; predicting the training mean: {baseline:.1f} g)"
     if not mae <= threshold:
@@ -298,10 +305,8 @@ def check_classifier(fit_classifier, *, min_precision: float, min_recall: float)
              details=[f"found: {type(found).__name__}"])
     model, threshold = found
     x_test, y_test = fashion_mnist_test_set()
-    scores = np.asarray(model.predict(x_test, batch_size=1000, verbose=0))
-    if scores.shape not in ((len(y_test),), (len(y_test), 1)):
-        fail(f"the model should output one score per image, shape ({len(y_test)}, 1); found {scores.shape}.")
-    predicted, positive = scores.reshape(-1) > float(threshold), y_test == SHIRT
+    scores = single_output(model, x_test, "output one score per image")
+    predicted, positive = scores > float(threshold), y_test == SHIRT
     true_positives = int(np.sum(predicted & positive))
     precision = true_positives / max(int(predicted.sum()), 1)
     recall = true_positives / int(positive.sum())
