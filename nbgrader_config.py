@@ -21,7 +21,7 @@ c.CourseDirectory.feedback_directory = "feedback"
 c.Execute.timeout = 120
 # After a cell's reply nbgrader waits iopub_timeout seconds for the rest of its output and, with
 # nbgrader's raise_on_iopub_timeout, fails the *whole submission* when it lags. nbclient's 4 s
-# default was exceeded on a loaded 2-core CI machine after a training cell (chapter 10); 30 s
+# default was exceeded on a loaded 2-core CI machine after a training cell (chapter 11); 30 s
 # keeps a busy machine from failing a student's notebook.
 c.Execute.iopub_timeout = 30
 

@@ -2,7 +2,7 @@
 
 Two wings. The **kernel side** -- what runs inside a student's kernel, and all the student
 edition ships: `runtime` (the set-up call every notebook makes), `data` (offline-first
-datasets), `pretrained` (chapter 10's source model), `checks` (what test cells call),
+datasets), `pretrained` (chapter 11's source model), `checks` (what test cells call),
 `integrity` (loaded in grading kernels: puts back and reports what answer cells patched),
 `doctor` and `cli` (``python -m autograder doctor | pretrain``).
 

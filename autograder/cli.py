@@ -1,7 +1,7 @@
 """``python -m autograder``: the course's command line.
 
     python -m autograder doctor                  what is installed, missing, and how to fix it
-    python -m autograder pretrain                train and cache chapter 10's source model
+    python -m autograder pretrain                train and cache chapter 11's source model
     python -m autograder release [CHAPTER ...]   regenerate course/ from solutions/       (instructors)
     python -m autograder grade [CHAPTER ...]     autograde submitted/ in parallel          (instructors)
     python -m autograder demo [--keep DIR]       grade bundled sample students end to end (instructors)
@@ -47,7 +47,7 @@ def cmd_pretrain(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m autograder",
-        description="Course tooling: diagnose the installation, pretrain chapter 10's model; for instructors "
+        description="Course tooling: diagnose the installation, pretrain chapter 11's model; for instructors "
         "also release notebooks, grade submissions, run the demo, write the student edition.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         from autograder.grader.cli import add_commands
 
         add_commands(sub)
-    p = sub.add_parser("pretrain", help="train and cache chapter 10's pretrained source model (once)")
+    p = sub.add_parser("pretrain", help="train and cache chapter 11's pretrained source model (once)")
     p.add_argument("--force", action="store_true", help="train it again even if it is cached")
     p.set_defaults(func=cmd_pretrain)
 

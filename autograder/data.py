@@ -1,4 +1,4 @@
-"""Offline-first datasets for the course (the penguins table of chapter 04, the small text resources of chapter 07).
+"""Offline-first datasets for the course (the penguins table of chapter 04, the small text resources of chapter 08).
 
 The notebooks use Keras's real loader, ``keras.datasets.fashion_mnist.load_data()``. That
 loader reads ``$KERAS_HOME/datasets/fashion-mnist/*-ubyte.gz`` (``~/.keras`` by default) and
@@ -50,7 +50,7 @@ FASHION_MNIST_CLASSES = (
     "Bag",
     "Ankle boot",
 )
-# A coarser target for chapter 08's two-head model: the group of each class.
+# A coarser target for chapter 09's two-head model: the group of each class.
 FASHION_MNIST_GROUP_NAMES = ("top", "trousers or dress", "footwear", "bag")
 FASHION_MNIST_GROUPS = (0, 1, 0, 1, 0, 2, 0, 2, 3, 2)  # group of class 0 … 9
 _CACHE_SUBDIR = os.path.join("datasets", "fashion-mnist")
@@ -354,7 +354,7 @@ def describe_sources() -> list[str]:
     return lines
 
 
-# --------------------------------------------------------------------------- text (chapter 07)
+# --------------------------------------------------------------------------- text (chapter 08)
 
 RESOURCES = Path(__file__).resolve().parent / "resources"
 

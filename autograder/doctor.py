@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 PINNED = ("tensorflow", "keras", "nbgrader", "jupyterlab", "nbval", "numpy", "pydot", "filelock")
-MIN_FREE_MB = 500  # Fashion-MNIST's copy (30 MB), chapter 10's models, ImageNet weights if used
+MIN_FREE_MB = 500  # Fashion-MNIST's copy (30 MB), chapter 11's models, ImageNet weights if used
 ROOT = Path(__file__).resolve().parents[1]  # the repository (or the student edition) holding the package
 
 
@@ -68,14 +68,14 @@ def run(say=print) -> list[str]:
     for line in info.report().splitlines():
         say(f"  {line}")
     if not info.gpus:
-        say("  no GPU: every chapter runs on CPU; chapter 11 skips its GPU timing with a message")
+        say("  no GPU: every chapter runs on CPU; chapter 12 skips its GPU timing with a message")
 
     say("tools:")
     dot = shutil.which("dot")
     if dot:
-        say(f"  Graphviz: {dot} (chapter 08's keras.utils.plot_model)")
+        say(f"  Graphviz: {dot} (chapter 09's keras.utils.plot_model)")
     else:
-        problem("Graphviz's `dot` is not on PATH: chapter 08's plot_model cannot draw",
+        problem("Graphviz's `dot` is not on PATH: chapter 09's plot_model cannot draw",
                 "sudo apt-get install graphviz (macOS: brew install graphviz; Colab has it)")
     bwrap = shutil.which("bwrap")
     # Students never need it; instructors' `make grade` jails each kernel with it (Linux only).
@@ -98,7 +98,7 @@ def run(say=print) -> list[str]:
         problem("the penguins table cannot be loaded: palmerpenguins is missing",
                 str(error).split("Fix: ")[-1])
 
-    say("chapter 10's pretrained source model:")
+    say("chapter 11's pretrained source model:")
     cached, shared = pretrained.source_model_path(), pretrained.shared_source_model()
     if cached.is_file() or shared is not None:
         say(f"  {cached if cached.is_file() else shared}")

@@ -1,4 +1,4 @@
-"""Pretrained models for chapter 10, offline first.
+"""Pretrained models for chapter 11, offline first.
 
 Two sources of pretrained weights:
 

@@ -1,4 +1,4 @@
-"""Chapter 07 checks: the notebook's solutions pass; plausible wrong augmenters, pipelines and
+"""Chapter 08 checks: the notebook's solutions pass; plausible wrong augmenters, pipelines and
 text augmentations each fail with a message that points at the mistake."""
 
 import numpy as np
@@ -17,7 +17,7 @@ from autograder.checks.augmentation import (
 from autograder.data import load_synonyms, shift_images
 
 S = solution_functions(
-    "07_data_augmentation",
+    "08_data_augmentation",
     "import keras\nimport numpy as np\nimport tensorflow as tf\n"
     "from autograder.data import NEGATIONS, STOP_WORDS",
 )

@@ -1,4 +1,4 @@
-"""Chapter 09 checks: the notebook's callbacks pass; callbacks with the mistakes students make
+"""Chapter 10 checks: the notebook's callbacks pass; callbacks with the mistakes students make
 fail, each with the scripted run that exposes it and a hint."""
 
 import keras
@@ -18,10 +18,10 @@ from autograder.checks.callbacks import (
 from autograder.grader import samples
 
 # The notebook's auto_mode helper (an ordinary code cell) is what the solutions call for mode="auto".
-AUTO_MODE = next(cell.source for cell in samples.solution_notebook("09_callbacks").cells
+AUTO_MODE = next(cell.source for cell in samples.solution_notebook("10_callbacks").cells
                  if cell.cell_type == "code" and cell.source.startswith("def auto_mode("))
 AUTO_MODE = AUTO_MODE[: AUTO_MODE.index("\n\n\nprobe = ")]
-S = solution_functions("09_callbacks", "import keras\nimport numpy as np\n" + AUTO_MODE)
+S = solution_functions("10_callbacks", "import keras\nimport numpy as np\n" + AUTO_MODE)
 EarlyStopper, PlateauReducer = S["EarlyStopper"], S["PlateauReducer"]
 
 

@@ -1,4 +1,4 @@
-"""Chapter 08 checks: the notebook's solutions pass; plausible wrong models, layers, metrics and
+"""Chapter 09 checks: the notebook's solutions pass; plausible wrong models, layers, metrics and
 extractors each fail with a message that points at the mistake."""
 
 import keras
@@ -15,7 +15,7 @@ from autograder.checks.models import (
     check_ticket_model,
 )
 
-S = solution_functions("08_model_apis", "import keras\nimport numpy as np\nfrom keras import ops")
+S = solution_functions("09_model_apis", "import keras\nimport numpy as np\nfrom keras import ops")
 
 
 def test_solution_passes_every_check():
@@ -158,7 +158,7 @@ def test_a_two_head_shortfall_names_its_cause_from_the_history():
 
 
 def test_history_loss_is_the_weighted_sum_of_unweighted_head_losses():
-    """Chapter 08, section 7: `loss` = Σ w_k · `<head>_loss`, the per-head entries unweighted;
+    """Chapter 09, section 7: `loss` = Σ w_k · `<head>_loss`, the per-head entries unweighted;
     exact with equal batches, a small gap when the last batch is smaller (Keras weights each
     batch's total loss by its size, not each head's loss)."""
     inputs = keras.Input((8,))

@@ -1,4 +1,4 @@
-"""Chapter 11 checks: the notebook's answers pass; the mistakes students make fail with a hint."""
+"""Chapter 12 checks: the notebook's answers pass; the mistakes students make fail with a hint."""
 
 import keras
 import tensorflow as tf
@@ -12,7 +12,7 @@ from autograder.checks.precision import (
     check_speedup,
 )
 
-S = solution_functions("11_mixed_precision", "import keras\nimport numpy as np\nimport tensorflow as tf")
+S = solution_functions("12_mixed_precision", "import keras\nimport numpy as np\nimport tensorflow as tf")
 
 
 def test_solutions_pass():
@@ -76,7 +76,7 @@ def test_speedup_is_skipped_on_cpu_and_enforced_on_gpu(capsys):
     assert "positive number of seconds" in failure(check_speedup, 1.0, -1.0, gpu=True)
 
 
-# chapter 11's timer, graded on any device with a scripted clock (issue 16: `return 0.05` passed on a CPU)
+# chapter 12's timer, graded on any device with a scripted clock (issue 16: `return 0.05` passed on a CPU)
 
 def _timer(mode):
     import time

@@ -1,4 +1,4 @@
-"""Chapter 10 checks: the notebook's answers pass; the mistakes students make fail with a hint."""
+"""Chapter 11 checks: the notebook's answers pass; the mistakes students make fail with a hint."""
 
 import keras
 from conftest import failure, solution_functions
@@ -6,7 +6,7 @@ from conftest import failure, solution_functions
 from autograder import pretrained
 from autograder.checks.transfer import check_extract_features, check_fine_tune, check_transfer_model
 
-S = solution_functions("10_transfer_learning", "import keras\nWARMUP_LR = 1e-2")
+S = solution_functions("11_transfer_learning", "import keras\nWARMUP_LR = 1e-2")
 build, fine_tune, extract = S["build_transfer_model"], S["fine_tune"], S["extract_features"]
 
 
@@ -87,7 +87,7 @@ def test_fine_tune_called_again_or_with_zero_layers():
 
 
 def test_setting_trainable_to_its_own_value_is_skipped_on_the_tensorflow_backend():
-    # The fact chapter 10 teaches (docs/library-facts.md); if Keras changes it, the text must too.
+    # The fact chapter 11 teaches (docs/library-facts.md); if Keras changes it, the text must too.
     base = pretrained.make_base()
     base.trainable = False
     base.trainable = True
@@ -155,7 +155,7 @@ def test_fine_tune_failures():
 
 
 def test_trainable_changes_take_effect_at_the_next_compile():
-    # What chapter 10 teaches about freezing (docs/library-facts.md): Keras builds the training
+    # What chapter 11 teaches about freezing (docs/library-facts.md): Keras builds the training
     # step, with its variables, at the first fit after compile.
     import numpy as np
 
@@ -187,7 +187,7 @@ def test_trainable_changes_take_effect_at_the_next_compile():
 
 def test_the_source_model_lock_makes_another_process_wait(tmp_path):
     """Two kernels missing the source model train it once: the second waits on the lock
-    (`filelock`, portable: chapter 10 runs on Windows too) until the first releases it."""
+    (`filelock`, portable: chapter 11 runs on Windows too) until the first releases it."""
     import subprocess
     import sys
     import time

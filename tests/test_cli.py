@@ -75,7 +75,7 @@ def test_doctor_names_each_missing_tool_and_prints_each_line_once(monkeypatch):
     assert not any("bubblewrap" in p for p in problems)
     text = "\n".join(lines)
     assert "apt-get install graphviz" in text and "apt-get install bubblewrap" in text
-    assert "chapter 10's pretrained source model" in text and f"{len(problems)} problem(s) found" in text
+    assert "chapter 11's pretrained source model" in text and f"{len(problems)} problem(s) found" in text
     repeated = [line for line, n in collections.Counter(lines).items() if n > 1]
     assert not repeated, repeated
     assert sum(line.strip().startswith("device:") for line in text.splitlines()) == 1

@@ -146,7 +146,7 @@ class SoundnessSuite:
     chapter = ""
     noisy_cell = ""  # an answer whose function writes library log lines when called
     debug = ("", "")  # (answer cell, its test cell[, the line after which its code runs])
-    pretrain = False  # the chapter reads chapter 10's cached source model
+    pretrain = False  # the chapter reads chapter 11's cached source model
     SECONDS = 0  # the class's setup in a clean-clone run's --durations, for the longest-first
                  # schedule (tests/conftest.py)
 
@@ -295,37 +295,37 @@ class TestChapter06(SoundnessSuite):
     SECONDS = 188
 
 
-class TestChapter07(SoundnessSuite):
-    chapter = "07_data_augmentation"
+class TestChapter08(SoundnessSuite):
+    chapter = "08_data_augmentation"
     noisy_cell = "augmenter"
     debug = ("augmented_model", "test_augmented_model")
     SECONDS = 256
 
 
-class TestChapter08(SoundnessSuite):
-    chapter = "08_model_apis"
+class TestChapter09(SoundnessSuite):
+    chapter = "09_model_apis"
     noisy_cell = "sequential"
     debug = ("functional", "test_functional")
     SECONDS = 111
 
 
-class TestChapter09(SoundnessSuite):
-    chapter = "09_callbacks"
+class TestChapter10(SoundnessSuite):
+    chapter = "10_callbacks"
     noisy_cell = "checkpoint"
     debug = ("early_stopper", "test_callbacks_in_fit", "def on_epoch_end(self, epoch, logs=None):")
     SECONDS = 369
 
 
-class TestChapter10(SoundnessSuite):
-    chapter = "10_transfer_learning"
+class TestChapter11(SoundnessSuite):
+    chapter = "11_transfer_learning"
     noisy_cell = "extract_features"
     debug = ("transfer_model", "test_transfer_model")
     pretrain = True
     SECONDS = 351
 
 
-class TestChapter11(SoundnessSuite):
-    chapter = "11_mixed_precision"
+class TestChapter12(SoundnessSuite):
+    chapter = "12_mixed_precision"
     noisy_cell = "scaled_gradients"
     debug = ("mixed_model", "test_mixed_model")
     SECONDS = 118

@@ -1,4 +1,4 @@
-"""Checks for chapter 07 (data augmentation and input pipelines).
+"""Checks for chapter 08 (data augmentation and input pipelines).
 
 Augmentation has no single right output, so these checks test **invariants** rather than
 values: shapes, dtypes and value ranges; that augmentation happens in training only; that a

@@ -1,4 +1,4 @@
-"""Checks for chapter 09 (callbacks): the student's early stopper and plateau LR reducer
+"""Checks for chapter 10 (callbacks): the student's early stopper and plateau LR reducer
 against ``keras.callbacks.EarlyStopping`` / ``ReduceLROnPlateau``, and a checkpoint.
 
 * **Scripted logs** — no training: both callbacks are attached to small compiled models and

@@ -6,7 +6,7 @@ the same batches — of different sizes, with sample weights where asked — to 
 metric and to the Keras reference, compares ``result()`` after every batch (profile
 ``keras_float32``: Keras accumulates in float32), resets both and does it again, then
 compiles the student's metric into a model and compares it with Keras's inside ``evaluate``,
-where ``update_state`` runs in a graph. Used by chapter 04 (R²) and chapter 08 (RMSE).
+where ``update_state`` runs in a graph. Used by chapter 04 (R²) and chapter 09 (RMSE).
 """
 
 from __future__ import annotations

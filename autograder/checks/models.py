@@ -1,4 +1,4 @@
-"""Checks for chapter 08 (three ways to build a model, custom layers and metrics).
+"""Checks for chapter 09 (three ways to build a model, custom layers and metrics).
 
 * Architectures are checked against a **spec**: layer types, names, output shapes and parameter
   counts, then against a reference network built here with Keras: the student's weights are
@@ -26,7 +26,7 @@ from autograder.checks.failure import explains_errors, fail
 from autograder.checks.metrics import check_batch_by_batch, check_default_name, check_in_evaluate
 from autograder.checks.tolerances import tolerance
 
-# The network every API builds in chapter 08: (class, name, output shape, parameters).
+# The network every API builds in chapter 09: (class, name, output shape, parameters).
 MLP_SPEC = (
     ("Flatten", "flatten", (None, 784), 0),
     ("Dense", "hidden", (None, 64), 784 * 64 + 64),

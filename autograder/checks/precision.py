@@ -1,4 +1,4 @@
-"""Checks for chapter 11 (mixed precision).
+"""Checks for chapter 12 (mixed precision).
 
 * The mixed model: every layer but the output computes in float16 with float32 variables
   (policy ``mixed_float16``), the output layer computes in float32, so the model's output is

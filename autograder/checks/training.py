@@ -217,7 +217,7 @@ def check_regularized_training(build_model, build_callbacks, *, threshold: float
 @explains_errors
 def check_augmented_training(build_model, build_augmenter, make_dataset, *, threshold: float, max_shift: int,
                              hint: str = "") -> None:
-    """Chapter 07: ``build_model(build_augmenter(0))`` (seed 0) trained by the check for 40
+    """Chapter 08: ``build_model(build_augmenter(0))`` (seed 0) trained by the check for 40
     epochs on ``make_dataset`` of 30 training images per class; ``threshold`` accuracy
     required on the test images shifted by up to ``max_shift`` pixels (the same CNN without
     augmentation reaches 0.55–0.57 over five seeds, docs/benchmarks.md)."""

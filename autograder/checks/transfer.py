@@ -1,4 +1,4 @@
-"""Checks for chapter 10 (transfer learning from the course's pretrained source model).
+"""Checks for chapter 11 (transfer learning from the course's pretrained source model).
 
 * The transfer model must reuse the pretrained ``base`` (same weights, not a copy trained
   again), frozen — trainable parameters are exactly the new head's — called with

@@ -81,7 +81,7 @@ def keras_home() -> Path:
 def data_binds() -> list[str]:
     """Read-only binds of the course's offline data into ``/opt/course-data``: the first
     Fashion-MNIST folder found (Keras cache, then ``$AUTOGRADER_DATA_DIR``) and the cached
-    models (chapter 10's source model)."""
+    models (chapter 11's source model)."""
     args: list[str] = []
     env_dir = os.environ.get("AUTOGRADER_DATA_DIR")
     candidates = [keras_home() / "datasets" / "fashion-mnist"]

@@ -102,7 +102,7 @@ class WarmJail:
 
     ``env`` is the environment of its kernels (the sandbox's ``clean_env``): thread counts are
     read at import time, so a jail serves one environment, and the data it binds are those
-    present when it started (chapter 10's model cached later needs a new jail)."""
+    present when it started (chapter 11's model cached later needs a new jail)."""
 
     _idle: list[WarmJail] = []
     _idle_lock = threading.Lock()
