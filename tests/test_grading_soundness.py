@@ -295,6 +295,13 @@ class TestChapter06(SoundnessSuite):
     SECONDS = 188
 
 
+class TestChapter07(SoundnessSuite):
+    chapter = "07_convolutions"
+    noisy_cell = "conv_output_size"
+    debug = ("cnn", "test_cnn")
+    SECONDS = 150
+
+
 class TestChapter08(SoundnessSuite):
     chapter = "08_data_augmentation"
     noisy_cell = "augmenter"

@@ -42,10 +42,11 @@ def check_fashion_mnist_accuracy(model, threshold: float, *, hint: str = "") -> 
     """
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
     accuracy = fashion_mnist_test_accuracy(model)
+    required = f"{threshold:.2f}" if round(threshold, 2) == threshold else f"{threshold:.3f}"
     if not accuracy >= threshold:
-        fail(f"test accuracy {accuracy:.4f}, below the required {threshold:.2f}", hint or None,
+        fail(f"test accuracy {accuracy:.4f}, below the required {required}", hint or None,
              details=["on the 10,000 held-out Fashion-MNIST test images"])
-    print(f"test accuracy {accuracy:.4f} (required: {threshold:.2f})")
+    print(f"test accuracy {accuracy:.4f} (required: {required})")
 
 
 @lru_cache(maxsize=2)
@@ -93,7 +94,8 @@ def training_seed() -> int:
 
 UNTRAINED_MAX = 0.3  # a freshly initialised 10-class model scores about 0.1
 
-# The loaders through which code in a kernel reaches Fashion-MNIST's test images.
+# The loaders through which code in a kernel reaches a graded model's test data (Fashion-MNIST's
+# test images, the penguins).
 LOADERS = (("autograder.data", "load_penguins"), ("autograder.data", "penguins_split"),
            ("palmerpenguins", "load_penguins"), ("palmerpenguins.penguins", "load_penguins"),
            ("autograder.data", "load_fashion_mnist"), ("autograder.data", "load_fashion_mnist_subset"),
@@ -287,7 +289,7 @@ SHIRT = 6  # Fashion-MNIST's "Shirt": the class most often confused with others
 
 @explains_errors
 def check_classifier(fit_classifier, *, min_precision: float, min_recall: float) -> None:
-    """Chapter 06: ``fit_classifier(x_train, y_train)`` (seed `training_seed`) gets 6,000
+    """Chapter 05: ``fit_classifier(x_train, y_train)`` (seed `training_seed`) gets 6,000
     training images (float32 (6000, 28, 28) in [0, 1]) with binary labels, 1 for a shirt
     (float32 (6000,), 10 % positive), trains, and returns ``(model, threshold)``; on the
     10,000 test images (1,000 shirts), the images whose score (the model's single output) is
@@ -325,3 +327,54 @@ def check_classifier(fit_classifier, *, min_precision: float, min_recall: float)
              "lower the threshold as far as precision allows, or train longer / a wider model: at a "
              "fixed precision only a better model raises recall.", details=[report])
     print(report)
+
+
+CNN_EPOCHS, CNN_BATCH, CNN_PER_CLASS = 8, 128, 1200
+
+
+def conv_layers(model) -> list:
+    """The `keras.layers.Conv2D` layers of ``model``, nested models included."""
+    import keras
+
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            found.append(layer)
+        elif hasattr(layer, "layers"):
+            found += conv_layers(layer)
+    return found
+
+
+@explains_errors
+def check_cnn(build_cnn, *, threshold: float) -> None:
+    """Chapter 07: ``build_cnn(total_steps)`` (seed `training_seed`) returns a compiled,
+    untrained model with a ``Conv2D`` layer taking (28, 28, 1) images; the check trains it on
+    1,200 training images per class (float32 (12000, 28, 28, 1) in [0, 1], integer labels) for
+    `CNN_EPOCHS` epochs at batch size `CNN_BATCH` (``total_steps`` = 752) and requires
+    ``threshold`` test accuracy (the solution: 0.874–0.876 over five seeds; a 784-512-256-10
+    dense network 0.859–0.864, docs/benchmarks.md)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    x, y = train_subset(CNN_PER_CLASS)
+    x = x[..., None]
+    steps = CNN_EPOCHS * -(-len(x) // CNN_BATCH)
+    with without_datasets():
+        model = _seeded_build(lambda: build_cnn(steps), "build_cnn")
+    shape = tuple(model.inputs[0].shape) if getattr(model, "inputs", None) else None
+    if shape != (None, 28, 28, 1):
+        fail(f"build_cnn() should take images of shape (28, 28, 1); found input shape {shape}",
+             "start the model with keras.Input((28, 28, 1)): the check trains on images with one channel.")
+    if not conv_layers(model):
+        fail("build_cnn() returned a model without a Conv2D layer",
+             "the exercise is a convolutional network: at least one keras.layers.Conv2D before the classifier.",
+             details=[f"layers: {', '.join(type(layer).__name__ for layer in model.layers)}"])
+    if not getattr(model, "compiled", False):
+        fail("build_cnn() should return a compiled model",
+             "call model.compile(optimizer, loss, metrics=['accuracy']) before returning it; the labels are "
+             "integers 0-9, so a Sparse... loss (from_logits=True if the last layer has no softmax).")
+    check_untrained(model, "build_cnn")
+    with without_datasets():
+        model.fit(x, y, epochs=CNN_EPOCHS, batch_size=CNN_BATCH, verbose=0)
+    check_fashion_mnist_accuracy(model, threshold, hint=(
+        "two Conv2D + MaxPooling2D blocks (32 and 64 filters of 3x3, ReLU), then Flatten, Dropout and "
+        "a Dense layer of a few hundred units; Adam with a learning rate around 1e-3 to 2e-3."))
+

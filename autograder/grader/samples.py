@@ -387,6 +387,62 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "def l1_penalty(w, l1=0.01):", "def l1_penalty(w, l1=0.1):",
         "test_penalties", "default strength 0.1 instead of Keras's 0.01 (only the hidden tests call it without l1)",
     ),
+    # 07_convolutions: two bugs in each NumPy layer, one in conv_output_size and in cnn (bug group 1 hosts the
+    # stderr proofs)
+    PlantedBug(
+        "conv_flipped_kernel", "07_convolutions", "conv2d",
+        "out += window @ w[p, q]", "out += window @ w[kh - 1 - p, kw - 1 - q]",
+        "test_conv2d", "the textbook convolution (kernel flipped) where Keras cross-correlates",
+    ),
+    PlantedBug(
+        "conv_no_dilation", "07_convolutions", "conv2d",
+        "window = x[:, taps(p * dilation, ho, stride), taps(q * dilation, wo, stride), :]",
+        "window = x[:, taps(p, ho, stride), taps(q, wo, stride), :]",
+        "test_conv2d", "the taps read neighbouring pixels even when the kernel is dilated",
+    ),
+    PlantedBug(
+        "conv_backward_db_mean", "07_convolutions", "conv2d_backward",
+        "return dx, dw, dout.sum(axis=(0, 1, 2))", "return dx, dw, dout.mean(axis=(0, 1, 2))",
+        "test_conv2d_backward", "db averages dout over batch and positions instead of summing",
+    ),
+    PlantedBug(
+        "conv_backward_dx_overwrites", "07_convolutions", "conv2d_backward",
+        "dxp[:, rows, cols, :] += dout @ w[p, q].T", "dxp[:, rows, cols, :] = dout @ w[p, q].T",
+        "test_conv2d_backward", "dx keeps only the last tap's contribution where windows overlap",
+    ),
+    PlantedBug(
+        "pool_stride_ignored", "07_convolutions", "max_pool",
+        "stride = stride or pool", "stride = pool",
+        "test_max_pool", "the windows never overlap: the stride is always the pool size",
+    ),
+    PlantedBug(
+        "pool_zero_start", "07_convolutions", "max_pool",
+        'out = np.full((x.shape[0], ho, wo, x.shape[3]), -np.inf, dtype=x.dtype)',
+        'out = np.zeros((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)',
+        "test_max_pool", "the maximum starts at 0: a window of negative values pools to 0",
+    ),
+    PlantedBug(
+        "pool_grad_overwrites", "07_convolutions", "max_pool_backward",
+        "dx[:, rows, cols, :] += np.where(x[:, rows, cols, :] == out, dout, 0)",
+        "dx[:, rows, cols, :] = np.where(x[:, rows, cols, :] == out, dout, 0)",
+        "test_max_pool_backward", "overlapping windows overwrite each other's gradient instead of adding it",
+    ),
+    PlantedBug(
+        "pool_grad_to_every_pixel", "07_convolutions", "max_pool_backward",
+        "np.where(x[:, rows, cols, :] == out, dout, 0)", "dout / pool**2",
+        "test_max_pool_backward", "average pooling's gradient: every pixel of a window gets a share",
+    ),
+    PlantedBug(
+        "size_same_floor", "07_convolutions", "conv_output_size",
+        "return -(-n // stride)", "return n // stride",
+        "test_conv_output_size", "'same' rounds n / stride down instead of up",
+    ),
+    PlantedBug(
+        "cnn_one_hot_loss", "07_convolutions", "cnn",
+        "keras.losses.SparseCategoricalCrossentropy(from_logits=True)",
+        "keras.losses.CategoricalCrossentropy(from_logits=True)",
+        "test_cnn", "a loss for one-hot labels on integer labels: training fails on the shapes",
+    ),
     # 08_data_augmentation: the even and the odd positions form the two shards.
     PlantedBug(
         "zoom_without_seed", "08_data_augmentation", "augmenter",
@@ -604,6 +660,7 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "return float(np.median(times))", "return times",
         "test_speedup", "returns every step's time, not the median seconds per step",
     ),
+
 )
 
 # The bugs in the "buggy" demo student: one caught by a visible test, one only by a hidden test.
@@ -615,6 +672,7 @@ DEMO_BUGS = {
     "04_regression": ("normalize_no_epsilon", "huber_delta_fixed"),
     "05_classification": ("cm_transposed", "sweep_greater_or_equal"),
     "06_regularization": ("dropout_no_rescale", "l1_wrong_default"),
+    "07_convolutions": ("size_same_floor", "pool_grad_overwrites"),
     "08_data_augmentation": ("no_cache", "eval_pipeline_augmented"),
     "09_model_apis": ("subclass_always_drops", "rmse_reset_keeps_count"),
     "10_callbacks": ("lr_ignores_cooldown", "checkpoint_every_epoch"),
