@@ -1,4 +1,5 @@
-"""Offline-first datasets for the course (the penguins table of chapter 04, the small text resources of chapter 08).
+"""Offline-first datasets for the course (the penguins table of chapter 04, the small text resources of chapter 08,
+the CO2 series and the surnames of chapter 13).
 
 The notebooks use Keras's real loader, ``keras.datasets.fashion_mnist.load_data()``. That
 loader reads ``$KERAS_HOME/datasets/fashion-mnist/*-ubyte.gz`` (``~/.keras`` by default) and
@@ -344,6 +345,86 @@ def penguin_features(train, *others):
         return np.concatenate(parts, axis=1)
 
     return tuple(encode(table) for table in (train, *others))
+
+
+# --------------------------------------------------------------------------- sequences (chapter 13)
+
+CO2_TEST_START = "1990-01-01"  # chapter 13 forecasts the weeks from here on, trained on those before
+
+
+def load_co2():
+    """Weekly mean CO2 at Mauna Loa in ppm, 29 March 1958 – 29 December 2001 (2,284 weeks), from
+    the CSV file the pinned ``statsmodels`` bundles (`statsmodels.datasets.co2`): no download.
+    Its 59 missing weeks are filled by linear interpolation between their neighbours.
+
+    Returns:
+        ``(weeks, ppm)``: ``datetime64[D]`` (2284,) (each week's Saturday) and float32 (2284,).
+
+    Raises:
+        DatasetNotFoundError: ``statsmodels`` is not installed, with the fix.
+    """
+    try:
+        from statsmodels.datasets import co2
+    except ImportError as error:
+        raise DatasetNotFoundError(
+            f"chapter 13's CO2 series comes with the package statsmodels, which cannot be imported "
+            f"({error}).\nFix: pip install statsmodels==0.15.0 (in requirements.txt; `make lab` installs it)"
+        ) from error
+    series = co2.load_pandas().data["co2"].interpolate()
+    return series.index.to_numpy().astype("datetime64[D]"), series.to_numpy("float32")
+
+
+def co2_split():
+    """Chapter 13's split in time: ``(train, test)`` float32 series of `load_co2`, the weeks
+    before `CO2_TEST_START` (1,658) and those from it (626). A forecast of the test weeks may
+    read the training weeks before them (its window)."""
+    weeks, ppm = load_co2()
+    split = int(np.searchsorted(weeks, np.datetime64(CO2_TEST_START)))
+    return ppm[:split], ppm[split:]
+
+
+# Faker's locales whose last names chapter 13 classifies, with the language they stand for.
+SURNAME_LOCALES = {"de_DE": "German", "en_GB": "English", "es_ES": "Spanish", "fi_FI": "Finnish",
+                   "fr_FR": "French", "hr_HR": "Croatian", "it_IT": "Italian", "nl_NL": "Dutch"}
+
+
+def load_surnames(per_language: int = 400, *, seed: int = 0):
+    """Surnames and their language: ``per_language`` names drawn (seeded) from the lists of
+    last names the pinned ``faker`` package bundles for each locale of `SURNAME_LOCALES`, after
+    removing every name listed under more than one language. No download.
+
+    Returns:
+        ``(names, labels, languages)``: a list of str, int64 labels (N,) indexing the tuple
+        ``languages`` (sorted), shuffled together (seeded).
+
+    Raises:
+        DatasetNotFoundError: ``faker`` is not installed, with the fix.
+    """
+    import importlib
+
+    try:
+        lists = {language: importlib.import_module(f"faker.providers.person.{locale}").Provider.last_names
+                 for locale, language in SURNAME_LOCALES.items()}
+    except ImportError as error:
+        raise DatasetNotFoundError(
+            f"chapter 13's surnames come with the package faker, which cannot be imported ({error}).\n"
+            "Fix: pip install faker==40.63.0 (in requirements.txt; `make lab` installs it)"
+        ) from error
+    lists = {language: sorted(set(names)) for language, names in lists.items()}
+    counts: dict[str, int] = {}
+    for names in lists.values():
+        for name in names:
+            counts[name] = counts.get(name, 0) + 1
+    rng = np.random.default_rng(seed)
+    languages = tuple(sorted(lists))
+    names, labels = [], []
+    for label, language in enumerate(languages):
+        unique = [name for name in lists[language] if counts[name] == 1]
+        chosen = rng.choice(len(unique), size=min(per_language, len(unique)), replace=False)
+        names += [unique[i] for i in sorted(chosen)]
+        labels += [label] * len(chosen)
+    order = rng.permutation(len(names))
+    return [names[i] for i in order], np.asarray(labels, dtype="int64")[order], languages
 
 
 def describe_sources() -> list[str]:

@@ -98,6 +98,14 @@ def run(say=print) -> list[str]:
         problem("the penguins table cannot be loaded: palmerpenguins is missing",
                 str(error).split("Fix: ")[-1])
 
+    say("data (chapter 13's CO2 series and surnames):")
+    for load, package, what in ((data.load_co2, "statsmodels", "weeks of CO2"), (data.load_surnames, "faker", "surnames")):
+        try:
+            count = len(load()[1])
+            say(f"  {count} {what}, bundled by {package} {md.version(package)} (no download)")
+        except data.DatasetNotFoundError as error:
+            problem(f"chapter 13's {what} cannot be loaded: {package} is missing", str(error).split("Fix: ")[-1])
+
     say("chapter 11's pretrained source model:")
     cached, shared = pretrained.source_model_path(), pretrained.shared_source_model()
     if cached.is_file() or shared is not None:

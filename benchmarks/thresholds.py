@@ -3,7 +3,9 @@
     .venv/bin/python benchmarks/thresholds.py 04_regression --seeds 5
     .venv/bin/python benchmarks/thresholds.py 05_classification --seeds 5
     .venv/bin/python benchmarks/thresholds.py 06_regularization --seeds 5
+    .venv/bin/python benchmarks/thresholds.py 07_convolutions --seeds 5
     .venv/bin/python benchmarks/thresholds.py 08_data_augmentation --seeds 5
+    .venv/bin/python benchmarks/thresholds.py 13_sequences --seeds 5
 
 A graded accuracy threshold is trustworthy only if the solution clears it for seeds other than
 the one in the notebook (a student's run differs in initialisation and shuffling order, a GPU

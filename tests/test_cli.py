@@ -134,3 +134,17 @@ def test_make_lab_passes_allow_root_only_to_root(repo):
         out = _make_lab_command(makefile, as_user=65534)
         assert out.returncode == 0, out.stderr
         assert "--allow-root" not in out.stdout.split("jupyter lab", 1)[1], out.stdout
+
+
+def test_doctor_reports_chapter_13s_data(monkeypatch):
+    from autograder import doctor
+
+    lines = []
+    doctor.run(say=lines.append)
+    assert any("2284 weeks of CO2, bundled by statsmodels 0.15.0" in line for line in lines)
+    assert any("3132 surnames, bundled by faker 40.63.0" in line for line in lines)
+    monkeypatch.setitem(sys.modules, "faker", None)  # not installed: import raises
+    for name in [m for m in sys.modules if m.startswith("faker.")]:
+        monkeypatch.delitem(sys.modules, name)
+    problems = doctor.run(say=[].append)
+    assert any("surnames cannot be loaded: faker is missing" in p for p in problems)

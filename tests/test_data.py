@@ -142,3 +142,33 @@ def test_missing_penguins_package_says_how_to_install_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "palmerpenguins", None)  # import raises ImportError
     with pytest.raises(data.DatasetNotFoundError, match="pip install pandas==3.1.1 palmerpenguins==0.1.6"):
         data.load_penguins()
+
+
+def test_co2_series_is_bundled_filled_and_split_in_time():
+    weeks, ppm = data.load_co2()
+    assert weeks.shape == ppm.shape == (2284,) and ppm.dtype == np.float32 and not np.isnan(ppm).any()
+    assert str(weeks[0]) == "1958-03-29" and str(weeks[-1]) == "2001-12-29"
+    train, test = data.co2_split()
+    assert (len(train), len(test)) == (1658, 626) and np.array_equal(np.concatenate([train, test]), ppm)
+    assert weeks[len(train)] >= np.datetime64(data.CO2_TEST_START) > weeks[len(train) - 1]
+
+
+def test_surnames_are_bundled_unique_per_language_and_seeded():
+    names, labels, languages = data.load_surnames()
+    assert len(names) == len(labels) == 3132 and labels.dtype == np.int64
+    assert languages == tuple(sorted(data.SURNAME_LOCALES.values()))
+    assert np.bincount(labels).max() == 400 and len(set(names)) == len(names)  # no name in two languages
+    again, labels_again, _ = data.load_surnames()
+    assert again == names and np.array_equal(labels_again, labels)
+
+
+@pytest.mark.parametrize(("module", "load", "fix"), [
+    ("statsmodels.datasets", "load_co2", "pip install statsmodels==0.15.0"),
+    ("faker", "load_surnames", "pip install faker==40.63.0"),
+])
+def test_missing_sequence_packages_say_how_to_install_them(monkeypatch, module, load, fix):
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    with pytest.raises(data.DatasetNotFoundError, match=fix):
+        getattr(data, load)()

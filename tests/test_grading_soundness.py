@@ -338,6 +338,13 @@ class TestChapter12(SoundnessSuite):
     SECONDS = 118
 
 
+class TestChapter13(SoundnessSuite):
+    chapter = "13_sequences"
+    noisy_cell = "windows"
+    debug = ("forecaster", "test_forecaster")
+    SECONDS = 150
+
+
 def test_every_chapter_has_a_soundness_suite():
     assert {cls.chapter for cls in SoundnessSuite.__subclasses__()} == set(grading.chapters())
 

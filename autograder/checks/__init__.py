@@ -9,7 +9,8 @@ themselves, with no dataset loader reachable), `source` (rules on the syntax tre
 student's code), then one module per chapter family: `environment` (00), `tensors` (01),
 `activations` (02), `optimizers` and `losses` (03), `regression` and `metrics` (04; `losses`
 also has its Huber and log-cosh), `classification` (05), `regularization` (06), `convolution`
-(07), `augmentation` (08), `models` (09), `callbacks` (10), `transfer` (11), `precision` (12).
+(07), `augmentation` (08), `models` (09), `callbacks` (10), `transfer` (11), `precision` (12),
+`sequences` (13).
 Test cells of chapters 04 onwards import from those modules directly.
 """
 

@@ -95,12 +95,14 @@ def training_seed() -> int:
 UNTRAINED_MAX = 0.3  # a freshly initialised 10-class model scores about 0.1
 
 # The loaders through which code in a kernel reaches a graded model's test data (Fashion-MNIST's
-# test images, the penguins).
+# test images, the penguins, the CO2 series).
 LOADERS = (("autograder.data", "load_penguins"), ("autograder.data", "penguins_split"),
            ("palmerpenguins", "load_penguins"), ("palmerpenguins.penguins", "load_penguins"),
            ("autograder.data", "load_fashion_mnist"), ("autograder.data", "load_fashion_mnist_subset"),
            ("autograder.data", "noisy_label_split"), ("autograder.pretrained", "load_task"),
-           ("autograder.checks.training", "fashion_mnist_test_set"), ("keras.datasets.fashion_mnist", "load_data"))
+           ("autograder.checks.training", "fashion_mnist_test_set"), ("keras.datasets.fashion_mnist", "load_data"),
+           ("autograder.data", "load_co2"), ("autograder.data", "co2_split"), ("autograder.checks.training", "co2_windows"),
+           ("statsmodels.datasets.co2", "load_pandas"), ("statsmodels.datasets.co2", "load"))
 
 
 @contextlib.contextmanager
@@ -251,6 +253,20 @@ def single_output(model, x, what: str) -> np.ndarray:
     return outputs.reshape(-1)
 
 
+def fitted_predictions(fit, name: str, x_train, y_train, x_test, what: str) -> np.ndarray:
+    """``fit(x_train, y_train)``, called with `training_seed` set and the dataset loaders
+    refused, must return a trained ``keras.Model``; its single output on ``x_test``, shape (N,)
+    (`single_output`; ``what`` says what one output is)."""
+    import keras
+
+    keras.utils.set_random_seed(training_seed())
+    with without_datasets():
+        model = fit(x_train.copy(), y_train.copy())
+    if not isinstance(model, keras.Model):
+        fail(f"{name}() should return the trained keras.Model\n  found: {type(model).__name__}")
+    return single_output(model, x_test, what)
+
+
 @explains_errors
 def check_regressor(fit_regressor, *, threshold: float) -> None:
     """Chapter 04: ``fit_regressor(x_train, y_train)`` (seed `training_seed`) gets the 266
@@ -259,19 +275,13 @@ def check_regressor(fit_regressor, *, threshold: float) -> None:
     error on the 67 test penguins must be at most ``threshold`` grams (predicting the training
     mean: 684 g; a least-squares line: 242 g; docs/benchmarks.md)."""
     __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
-    import keras
-
     from autograder.data import PENGUIN_TARGET, penguin_features, penguins_split
 
     train, test = penguins_split()
     x_train, x_test = penguin_features(train, test)
     y_train, y_test = (table[PENGUIN_TARGET].to_numpy("float32") for table in (train, test))
-    keras.utils.set_random_seed(training_seed())
-    with without_datasets():
-        model = fit_regressor(x_train.copy(), y_train.copy())
-    if not isinstance(model, keras.Model):
-        fail(f"fit_regressor() should return the trained keras.Model\n  found: {type(model).__name__}")
-    predictions = single_output(model, x_test, "predict one number per penguin")
+    predictions = fitted_predictions(fit_regressor, "fit_regressor", x_train, y_train, x_test,
+                                     "predict one number per penguin")
     mae = float(np.mean(np.abs(predictions - y_test)))
     baseline = float(np.mean(np.abs(y_test - y_train.mean())))
     report = f"test MAE {mae:.1f} g (required: at most {threshold:.0f} g; predicting the training mean: {baseline:.1f} g)"
@@ -378,3 +388,48 @@ def check_cnn(build_cnn, *, threshold: float) -> None:
         "two Conv2D + MaxPooling2D blocks (32 and 64 filters of 3x3, ReLU), then Flatten, Dropout and "
         "a Dense layer of a few hundred units; Adam with a learning rate around 1e-3 to 2e-3."))
 
+
+FORECAST_WINDOW, FORECAST_HORIZON = 52, 4  # a year of weeks in, the CO2 of 4 weeks after its end out
+
+
+def co2_windows():
+    """Chapter 13's forecasting data: ``(x_train, y_train), (x_test, y_test)``, windows of
+    `FORECAST_WINDOW` weekly CO2 values (float32 (N, 52)) and the value `FORECAST_HORIZON`
+    weeks after each window's end (float32 (N,)); the test targets are the 626 weeks from 1990,
+    their windows reaching back into 1989."""
+    from autograder.data import co2_split
+
+    train, test = co2_split()
+    span = FORECAST_WINDOW + FORECAST_HORIZON - 1
+
+    def windows(series):
+        starts = np.arange(len(series) - span)
+        return (np.stack([series[s:s + FORECAST_WINDOW] for s in starts]),
+                series[starts + span])
+
+    return windows(train), windows(np.concatenate([train[-span:], test]))
+
+
+@explains_errors
+def check_forecaster(fit_forecaster, *, max_ratio: float) -> None:
+    """Chapter 13: ``fit_forecaster(x_train, y_train)`` (seed `training_seed`) gets the 1,603
+    training windows of `co2_windows` (ppm, float32 (1603, 52)) and their targets (float32
+    (1603,)), trains and returns a ``keras.Model`` with one output; its mean absolute error on the
+    626 test weeks must be at most ``max_ratio`` times that of the naive forecast "the last value
+    of the window" (1.113 ppm; the solution: 0.37 of it, docs/benchmarks.md)."""
+    __tracebackhide__ = True  # noqa: F841 - IPython hides this frame
+    (x_train, y_train), (x_test, y_test) = co2_windows()
+    predictions = fitted_predictions(fit_forecaster, "fit_forecaster", x_train, y_train, x_test,
+                                     "predict one number per window")
+    mae = float(np.mean(np.abs(predictions - y_test)))
+    naive = float(np.mean(np.abs(x_test[:, -1] - y_test)))
+    report = (f"test MAE {mae:.3f} ppm = {mae / naive:.2f} × the naive forecast's {naive:.3f} ppm "
+              f"(required: at most {max_ratio:.2f} ×)")
+    if not mae <= max_ratio * naive:
+        hint = ("predict the change from the window's last value, not the level: subtract the last value "
+                "from the window (and add it back to the output), or the network must learn to output "
+                "~350 ppm from a few hundred weeks.") if mae > naive else (
+                "the naive forecast misses the seasonal cycle: give the model the whole year (it has it) "
+                "and train until the validation MAE stops falling.")
+        fail(f"test MAE {mae:.3f} ppm, above {max_ratio:.2f} × the naive forecast's", hint, details=[report])
+    print(report)

@@ -34,7 +34,7 @@ HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 TRAINING_CHECKS = {
     "check_custom_training", "check_regularized_training", "check_augmented_training",
     "check_two_head_model", "check_transfer_beats_scratch", "check_callbacks_in_fit", "check_regressor",
-    "check_classifier", "check_cnn",
+    "check_classifier", "check_cnn", "check_forecaster",
 }
 
 

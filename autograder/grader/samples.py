@@ -660,7 +660,43 @@ PLANTED_BUGS: tuple[PlantedBug, ...] = (
         "return float(np.median(times))", "return times",
         "test_speedup", "returns every step's time, not the median seconds per step",
     ),
-
+    # 13_sequences: two bugs in each recurrent layer, one in windows and in forecaster (bug group 1 hosts the
+    # stderr proofs)
+    PlantedBug(
+        "rnn_ignores_h0", "13_sequences", "simple_rnn",
+        "h = np.zeros((x.shape[0], recurrent_kernel.shape[0]), dtype=x.dtype) if h0 is None else h0",
+        "h = np.zeros((x.shape[0], recurrent_kernel.shape[0]), dtype=x.dtype)",
+        "test_simple_rnn", "always starts from zeros: the initial state h0 is ignored",
+    ),
+    PlantedBug(
+        "rnn_states_one_step_late", "13_sequences", "simple_rnn",
+        "        h = np.tanh(x[:, t] @ kernel + h @ recurrent_kernel + bias)\n        states.append(h)",
+        "        states.append(h)\n        h = np.tanh(x[:, t] @ kernel + h @ recurrent_kernel + bias)",
+        "test_simple_rnn", "returns h_0 … h_{T−1}: each state is stored before it is updated",
+    ),
+    PlantedBug(
+        "gru_textbook_update", "13_sequences", "gru_step",
+        "return z * h + (1.0 - z) * candidate", "return z * candidate + (1.0 - z) * h",
+        "test_gru_step", "the textbook's update, z·h̃ + (1 − z)·h, where Keras keeps the state where z is 1",
+    ),
+    PlantedBug(
+        "gru_bias_rows_swapped", "13_sequences", "gru_step",
+        "b_in, b_rec = (bias[0], bias[1]) if reset_after else (bias, 0.0)",
+        "b_in, b_rec = (bias[1], bias[0]) if reset_after else (bias, 0.0)",
+        "test_gru_step", "input and recurrent bias rows swapped: the candidate's recurrent bias escapes the reset gate",
+    ),
+    PlantedBug(
+        "windows_stride_ignored", "13_sequences", "windows",
+        "starts = np.arange(0, len(series) - window - horizon + 1, stride)",
+        "starts = np.arange(0, len(series) - window - horizon + 1)",
+        "test_windows", "a window at every step whatever the stride (caught by the hidden tests only)",
+    ),
+    PlantedBug(
+        "forecaster_predicts_level", "13_sequences", "forecaster",
+        "model = keras.Model(inputs, last + keras.layers.Dense(1)(hidden))",
+        "model = keras.Model(inputs, keras.layers.Dense(1)(hidden))",
+        "test_forecaster", "predicts the level (~350 ppm) from the changes alone: far worse than the naive forecast",
+    ),
 )
 
 # The bugs in the "buggy" demo student: one caught by a visible test, one only by a hidden test.
@@ -678,6 +714,7 @@ DEMO_BUGS = {
     "10_callbacks": ("lr_ignores_cooldown", "checkpoint_every_epoch"),
     "11_transfer_learning": ("no_training_false", "fine_tune_unfreezes_all"),
     "12_mixed_precision": ("float16_output", "grow_off_by_one"),
+    "13_sequences": ("gru_textbook_update", "windows_stride_ignored"),
 }
 
 
