@@ -106,7 +106,7 @@ def gru_always_reset_after(x_t, h, kernel, recurrent_kernel, bias, reset_after=T
 
 
 @pytest.mark.parametrize(("wrong", "says"), [
-    (gru_textbook, "update gate is used the other way round"),
+    (gru_textbook, "gru_step: the update gate works the other way round"),
     (gru_bias_rows_swapped, "reset_after=True"),
     (gru_gates_in_r_z_order, "values differ"),
     (gru_always_reset_after, "reset_after=False"),

@@ -157,7 +157,7 @@ def check_conv2d(student_fn, cases=CONV_CASES, seed: int = 0) -> None:
         found = call_strict(student_fn, x.copy(), w.copy(), b.copy(), stride=stride, padding=padding,
                             dilation=dilation, name=label, hint=CONV_HINT[padding])
         if _matches(found, keras_conv(x, w[::-1, ::-1].copy(), b, stride, padding, dilation)[0], expected):
-            fail(f"{label} flips the kernel", FLIP_HINT)
+            fail("conv2d flips the kernel: Keras does not", FLIP_HINT, details=[f"checked: {label}"])
         check_array(found, expected, name=label, check_dtype=False, hint=CONV_HINT[padding],
                     inputs=_inputs_shapes(x, w), **tolerance("keras_layer"))
 

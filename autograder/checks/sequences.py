@@ -126,7 +126,7 @@ def check_gru_step(student_fn, cases=RNN_CASES, seed: int = 0) -> None:
             close = tolerance("keras_layer")
             if (found_array.shape == expected.shape and np.allclose(found_array, swapped, **close)
                     and not np.allclose(found_array, expected, **close)):
-                fail(f"{label}: the update gate is used the other way round", SWAPPED_HINT)
+                fail("gru_step: the update gate works the other way round", SWAPPED_HINT, details=[f"checked: {label}"])
             check_array(found, expected, name=label, check_dtype=False, hint=GRU_HINT,
                         inputs={"x_t.shape": x[:, 0].shape, "units": units}, **tolerance("keras_layer"))
 
