@@ -24,6 +24,7 @@ import gzip
 import io
 import json
 import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -411,10 +412,7 @@ def load_surnames(per_language: int = 400, *, seed: int = 0):
             "Fix: pip install faker==40.63.0 (in requirements.txt; `make lab` installs it)"
         ) from error
     lists = {language: sorted(set(names)) for language, names in lists.items()}
-    counts: dict[str, int] = {}
-    for names in lists.values():
-        for name in names:
-            counts[name] = counts.get(name, 0) + 1
+    counts = Counter(name for names in lists.values() for name in names)
     rng = np.random.default_rng(seed)
     languages = tuple(sorted(lists))
     names, labels = [], []

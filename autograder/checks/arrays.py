@@ -227,6 +227,19 @@ def check_scalar(found, expected, *, name: str = "result", **kwargs) -> None:
     check_array(found_array.reshape(()), np.asarray(expected).reshape(()), name=name, **kwargs)
 
 
+def matches_mistake(found, expected: np.ndarray, mistake, *, rtol: float, atol: float) -> bool:
+    """Whether ``found`` (a student's array) misses ``expected`` but equals ``mistake()``, the
+    answer of a known mistake (a flipped kernel, a gate the other way round), within the
+    tolerances. ``mistake`` is called only for a wrong answer of the right shape; anything
+    else (no array, another shape, NaN) is left to `check_array` to describe."""
+    if isinstance(found, (list, tuple)) or tuple(getattr(found, "shape", (None,))) != tuple(expected.shape):
+        return False
+    found = np.asarray(to_numpy(found), dtype="float64")
+    if not np.isfinite(found).all() or np.allclose(found, expected, rtol=rtol, atol=atol):
+        return False
+    return bool(np.allclose(found, mistake(), rtol=rtol, atol=atol))
+
+
 def relative_error(a, b, *, eps: float = 1e-12) -> float:
     """Largest elementwise relative error ``|a - b| / max(|a| + |b|, eps)``.
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.activations import call_strict
-from autograder.checks.arrays import check_array, to_numpy
+from autograder.checks.arrays import check_array, matches_mistake, to_numpy
 from autograder.checks.failure import call_label, check_returns, explains_errors, fail
 from autograder.checks.tolerances import tolerance
 
@@ -100,17 +100,6 @@ def keras_conv(x, w, b, stride, padding, dilation):
     return to_numpy(layer(x)), layer
 
 
-def _matches(found, candidate, expected) -> bool:
-    """Whether ``found`` equals ``candidate`` (a known mistake) and not ``expected``."""
-    if isinstance(found, (list, tuple)) or not hasattr(found, "shape") or found.shape != expected.shape:
-        return False  # check_array says what it is
-    found = np.asarray(to_numpy(found), dtype="float64")
-    if not np.isfinite(found).all():
-        return False
-    close = dict(tolerance("keras_layer"))
-    return np.allclose(found, candidate, **close) and not np.allclose(found, expected, **close)
-
-
 def _conv_label(name: str, stride, padding, dilation, *args) -> str:
     return call_label(name, *args, stride=stride, padding=padding, dilation=dilation)
 
@@ -156,7 +145,10 @@ def check_conv2d(student_fn, cases=CONV_CASES, seed: int = 0) -> None:
         label = _conv_label("conv2d", stride, padding, dilation, "x", "w", "b")
         found = call_strict(student_fn, x.copy(), w.copy(), b.copy(), stride=stride, padding=padding,
                             dilation=dilation, name=label, hint=CONV_HINT[padding])
-        if _matches(found, keras_conv(x, w[::-1, ::-1].copy(), b, stride, padding, dilation)[0], expected):
+        def flipped(x=x, w=w, b=b, stride=stride, padding=padding, dilation=dilation):
+            return keras_conv(x, w[::-1, ::-1].copy(), b, stride, padding, dilation)[0]
+
+        if matches_mistake(found, expected, flipped, **tolerance("keras_layer")):
             fail("conv2d flips the kernel: Keras does not", FLIP_HINT, details=[f"checked: {label}"])
         check_array(found, expected, name=label, check_dtype=False, hint=CONV_HINT[padding],
                     inputs=_inputs_shapes(x, w), **tolerance("keras_layer"))

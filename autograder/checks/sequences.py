@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.checks.activations import call_strict
-from autograder.checks.arrays import check_array, to_numpy
+from autograder.checks.arrays import check_array, matches_mistake, to_numpy
 from autograder.checks.failure import call_label, check_returns, explains_errors, fail
 from autograder.checks.tolerances import tolerance
 
@@ -121,11 +121,10 @@ def check_gru_step(student_fn, cases=RNN_CASES, seed: int = 0) -> None:
             label = call_label("gru_step", "x_t", "h", "kernel", "recurrent_kernel", "bias", reset_after=reset_after)
             args = (x[:, 0].copy(), h.copy(), kernel.copy(), recurrent.copy(), bias.copy())
             found = call_strict(student_fn, *args, reset_after=reset_after, name=label, hint=GRU_HINT)
-            swapped = numpy_gru_swapped(x[:, 0], h, kernel, recurrent, bias, reset_after)
-            found_array = to_numpy(found, name=label)
-            close = tolerance("keras_layer")
-            if (found_array.shape == expected.shape and np.allclose(found_array, swapped, **close)
-                    and not np.allclose(found_array, expected, **close)):
+            def swapped(x=x, h=h, kernel=kernel, recurrent=recurrent, bias=bias, reset_after=reset_after):
+                return numpy_gru_swapped(x[:, 0], h, kernel, recurrent, bias, reset_after)
+
+            if matches_mistake(found, expected, swapped, **tolerance("keras_layer")):
                 fail("gru_step: the update gate works the other way round", SWAPPED_HINT, details=[f"checked: {label}"])
             check_array(found, expected, name=label, check_dtype=False, hint=GRU_HINT,
                         inputs={"x_t.shape": x[:, 0].shape, "units": units}, **tolerance("keras_layer"))
