@@ -217,3 +217,56 @@ def test_the_kernel_side_imports_no_posix_only_module(repo):
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=repo, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"imported {len(modules)}" in done.stdout
+
+
+# Import names whose distribution is named otherwise (absl comes with TensorFlow).
+DISTRIBUTION_OF = {"sklearn": "scikit-learn", "ml_dtypes": "ml-dtypes", "absl": "tensorflow"}
+
+
+def declared_dependencies(repo) -> dict:
+    """pyproject.toml's ``dependencies``: distribution name -> SpecifierSet."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((repo / "pyproject.toml").read_text())["project"]
+    return {Requirement(r).name.lower(): Requirement(r).specifier for r in project["dependencies"]}
+
+
+def test_the_package_declares_what_the_kernel_side_and_the_notebooks_import(repo):
+    """On Colab the package is installed with pip and its dependencies: every third-party
+    module the kernel side or a notebook imports must come with it."""
+    import ast
+
+    import nbformat
+
+    names = {n for path in kernel_side_files(repo) for n in imported_names(path)}
+    for path in sorted((repo / "solutions").rglob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                code = "\n".join(line for line in cell.source.splitlines() if not line.lstrip().startswith(("%", "!")))
+                for node in ast.walk(ast.parse(code)):
+                    if isinstance(node, ast.Import):
+                        names |= {a.name for a in node.names}
+                    elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                        names.add(node.module)
+    top = {n.split(".")[0] for n in names if n} - set(sys.stdlib_module_names) - {"autograder", "__future__"}
+    assert {"tensorflow", "keras", "palmerpenguins", "statsmodels"} <= top  # the scan sees them
+    declared = declared_dependencies(repo)
+    missing = sorted(n for n in top if DISTRIBUTION_OF.get(n, n).replace("_", "-").lower() not in declared)
+    assert not missing, f"imported but not in pyproject.toml's dependencies: {missing}"
+
+
+def test_the_pinned_versions_satisfy_the_package_ranges(repo):
+    """The ranges Colab's pip resolves admit what the course is tested with: the pins of
+    requirements.txt and, for a dependency pinned by another package, the installed version."""
+    from importlib.metadata import version
+
+    pinned = {name.lower(): v for name, v in (line.split("==") for line in pins(repo / "requirements.txt"))}
+    pinned = {name: v.split()[0] for name, v in pinned.items()}
+    declared = declared_dependencies(repo)
+    assert "tensorflow" in declared and "keras" in declared
+    for name, spec in declared.items():
+        found = pinned.get(name) or version(name)
+        assert spec.contains(found), f"{name}=={found} is outside pyproject.toml's {name}{spec}"
+    assert not declared["tensorflow"].contains("2.15.0"), "TensorFlow before 2.16 comes with Keras 2"

@@ -26,6 +26,10 @@ HIDDEN_LAB_PLUGINS = ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-
                       "@jupyter/nbgrader:course-list")
 HIDDEN_SERVER_EXTENSIONS = ("nbgrader.server_extensions.formgrader", "nbgrader.server_extensions.course_list")
 TEMPLATES = Path(__file__).with_name("edition_files")
+# Where the student edition is published: the Binder and Colab badges and the notebooks' first
+# cell (which installs the package from it on Colab) name it.
+PUBLIC_REPO = "dl-keras3/course-student"
+CHAPTERS_MARK = "<!-- chapters -->"  # the student README's line that the chapter table replaces
 MIN_LINE = 16  # shorter solution lines ("return x", "axis=-1)") are too common to call a leak
 
 
@@ -33,6 +37,30 @@ def student_requirements(text: str) -> str:
     keep = [line for line in text.splitlines()
             if line.split("==")[0].strip().lower() not in INSTRUCTOR_ONLY]
     return "\n".join(keep) + "\n"
+
+
+def colab_url(chapter: str) -> str:
+    """The address that opens ``course/CHAPTER/CHAPTER.ipynb`` of the published edition on Colab."""
+    return f"https://colab.research.google.com/github/{PUBLIC_REPO}/blob/main/{grading.RELEASE}/{chapter}/{chapter}.ipynb"
+
+
+def chapter_title(nb) -> str:
+    """The text of the notebook's first ``# `` heading ("01 · Tensors")."""
+    for line in nb.cells[0].source.splitlines():
+        if line.startswith("# "):
+            return line[2:].strip()
+    raise ValueError("the first cell of a chapter starts with its '# NN · Title' heading")
+
+
+def chapter_table(root: Path = grading.REPO_ROOT) -> str:
+    """A markdown table of the released chapters: title, the notebook, an Open-in-Colab badge."""
+    rows = ["| chapter | notebook | Colab |", "|---|---|---|"]
+    for chapter in grading.chapters(root):
+        path = grading.notebook_path(root, grading.RELEASE, chapter)
+        title = chapter_title(nbformat.read(path, as_version=4))
+        rows.append(f"| {title} | [{path.name}]({grading.RELEASE}/{chapter}/{path.name}) | "
+                    f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(chapter)}) |")
+    return "\n".join(rows)
 
 
 def _copy_package(root: Path, dest: Path) -> None:
@@ -65,7 +93,8 @@ def write_edition(dest: Path, root: Path = grading.REPO_ROOT, *, force: bool = F
         if template.is_file():
             target = dest / template.relative_to(TEMPLATES)
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(template.read_text())
+            text = template.read_text()
+            target.write_text(text.replace(CHAPTERS_MARK, chapter_table(root)) if template.name == "README.md" else text)
     (dest / ".gitignore").write_text(".venv/\n__pycache__/\n*.egg-info/\n.ipynb_checkpoints/\n")
     return dest
 

@@ -112,6 +112,7 @@ class HideHiddenTests(NbGraderPreprocessor):
 EXERCISE = re.compile(r"^#+\s*(Exercise[^\n]*)", re.MULTILINE)
 MATH = re.compile(r"\$\$(.+?)\$\$|(?<![\\$])\$(?!\s)([^$\n]+?)(?<!\s)\$", re.DOTALL)
 PLOTLY = "application/vnd.plotly.v1+json"
+LINE_SPACING = re.compile(r"\\\\\[[^\]]*\]")
 
 
 def cell_titles(nb) -> dict[str, str]:
@@ -140,12 +141,22 @@ def math_to_mathml(markdown: str) -> str:
     def replace(match):
         display, inline = match.group(1), match.group(2)
         latex = display if display is not None else inline
+        latex = LINE_SPACING.sub(r"\\\\", latex)  # "\\[4pt]": a spacing latex2mathml would print
         try:
             return convert(latex.strip(), display="block" if display is not None else "inline")
         except Exception:
             return f"<code>{latex}</code>"
 
     return MATH.sub(replace, markdown)
+
+
+COLAB_BADGE = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\(([^)]*)\)")
+
+
+def offline_markdown(markdown: str) -> str:
+    """``markdown`` for a page that fetches nothing: maths as MathML (:func:`math_to_mathml`), the
+    Open-in-Colab badge (an image on Google's server) as a plain link."""
+    return math_to_mathml(COLAB_BADGE.sub(r"[Open in Colab](\1)", markdown))
 
 
 def plotly_array(value):
@@ -208,18 +219,31 @@ def pending_cells(resources) -> dict[str, float]:
         return {g.name: float(g.max_score) for g in submission.grades if grading.waits_for_grader(g)}
 
 
+def describe_images(nb):
+    """Alternative text on every image output of ``nb`` that has none (in place): which figure
+    of the notebook it is and the first line of the cell that drew it."""
+    figure = 0
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}) or "image/jpeg" in output.get("data", {}):
+                figure += 1
+                source = (cell.source.strip().splitlines() or [""])[0][:60]
+                output.setdefault("metadata", {}).setdefault(
+                    "alt", f"figure {figure} of the notebook, drawn by the cell starting {source!r}")
+    return nb
+
+
 def make_readable(nb, pending: set[str] | frozenset[str] = frozenset()):
     """``nb`` (changed in place and returned) for the feedback page: graded cells titled (and
     those in ``pending`` marked as waiting for a grader), maths as MathML, plotly figures as
     static images, every image with alternative text."""
     titles = cell_titles(nb)
-    figure = 0
     for cell in nb.cells:
         meta = cell.metadata.get("nbgrader", {})
         if meta.get("grade"):
             cell.metadata["autograder"] = {"title": titles[meta["grade_id"]], "pending": meta["grade_id"] in pending}
         if cell.cell_type == "markdown":
-            cell.source = math_to_mathml(cell.source)
+            cell.source = offline_markdown(cell.source)
             continue
         for output in cell.get("outputs", []):
             data = output.get("data", {})
@@ -231,12 +255,7 @@ def make_readable(nb, pending: set[str] | frozenset[str] = frozenset()):
                     continue
                 output["data"] = {"image/png": png, "text/plain": "a static image of an interactive figure"}
                 output.setdefault("metadata", {})["alt"] = "static image of the interactive plotly figure above"
-            if "image/png" in output.get("data", {}) or "image/jpeg" in output.get("data", {}):
-                figure += 1
-                source = (cell.source.strip().splitlines() or [""])[0][:60]
-                output.setdefault("metadata", {}).setdefault(
-                    "alt", f"figure {figure} of the notebook, drawn by the cell starting {source!r}")
-    return nb
+    return describe_images(nb)
 
 
 class ReadableFeedback(NbGraderPreprocessor):
