@@ -14,7 +14,7 @@ export TF_CPP_MIN_LOG_LEVEL ?= 3
 # JupyterLab refuses to run as root (containers, WSL, cloud VMs) unless told it may.
 ROOT_ARGS := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
 
-.PHONY: venv lab test nbval release grade demo doctor lint bench clean student-edition
+.PHONY: venv lab test nbval release grade demo doctor lint bench clean student-edition book
 
 $(STAMP): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ grade: $(STAMP)
 student-edition: $(STAMP)
 	@test -n "$(DIR)" || { echo "usage: make student-edition DIR=path/to/edition [FORCE=1]"; exit 2; }
 	$(BIN)/python -m autograder student-edition "$(DIR)" $(if $(FORCE),--force)
+
+## The course as a static web book, opened from disk: every solution run once (cached in
+## $(BOOK_DIR)-cache), one page per chapter as students get it, checked for solution lines.
+BOOK_DIR ?= build/book
+book: $(STAMP)
+	$(BIN)/python -m autograder book --out $(BOOK_DIR) $(if $(filter-out auto,$(JOBS)),--jobs $(JOBS))
+	@echo "open $(BOOK_DIR)/index.html"
 
 ## Grade bundled sample students (perfect, untouched, planted bugs) end to end.
 demo: $(STAMP)

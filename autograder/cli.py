@@ -6,6 +6,7 @@
     python -m autograder grade [CHAPTER ...]     autograde submitted/ in parallel          (instructors)
     python -m autograder demo [--keep DIR]       grade bundled sample students end to end (instructors)
     python -m autograder student-edition DIR     write the solution-free edition students get (instructors)
+    python -m autograder book [--out DIR]        the course as a static web book, outputs run   (instructors)
 
 ``doctor`` and ``pretrain`` use the kernel side only and work in the student edition; the
 instructor verbs exist where the grader wing (``autograder.grader``) is installed.

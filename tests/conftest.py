@@ -17,6 +17,17 @@ def repo() -> Path:
     return REPO
 
 
+@pytest.fixture(scope="session")
+def book_cache(tmp_path_factory) -> Path:
+    """Executed solution notebooks for the web book, shared by the xdist workers of one run: each
+    chapter's soundness class leaves its perfect student's run here and tests/test_book.py
+    renders the pages from them (a chapter whose run is not there yet is run by the book)."""
+    base = tmp_path_factory.getbasetemp()
+    path = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "book-cache"
+    path.mkdir(exist_ok=True)
+    return path
+
+
 def failure(fn, *args, **kwargs) -> str:
     """The AssertionError message that ``fn(*args, **kwargs)`` raises (fails if none), after
     asserting the layout every check message keeps (autograder.checks.failure): no line longer

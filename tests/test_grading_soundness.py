@@ -26,13 +26,15 @@ Each chapter is a class, so pytest-xdist (--dist loadscope) grades chapters in p
 longest first (``SECONDS``, see tests/conftest.py).
 """
 
+import copy
 import subprocess
 import sys
 from dataclasses import dataclass, field
 
+import nbformat
 import pytest
 
-from autograder.grader import batch, grading, samples, sandbox
+from autograder.grader import batch, book, grading, samples, sandbox
 
 TF_LOG = (
     "import sys\n"
@@ -174,6 +176,19 @@ class SoundnessSuite:
         assert cells and all(c.execution_count for c in cells if c.source.strip())
         raised = [(c.execution_count, o.get("ename")) for c in cells for o in c.outputs if o.output_type == "error"]
         assert not raised, f"cells that raised (execution count, error): {raised}"
+
+    def test_the_perfect_run_is_the_books_run(self, graded, repo, book_cache):
+        """The web book shows the course's cells with the outputs of a run of the solution; this
+        run is that run (tests/test_book.py renders the pages from it): it lines up cell by cell
+        with the released notebook, and its course cells have outputs."""
+        root, _, _, _ = graded
+        ran = autograded(root, "perfect", self.chapter)
+        released = samples.read_notebook(grading.notebook_path(repo, grading.RELEASE, self.chapter))
+        page = book.page_notebook(released, copy.deepcopy(ran))
+        assert sum(bool(c.outputs) for c in page.cells if c.cell_type == "code") >= 3
+        target = book_cache / f"{self.chapter}-{book.digest(self.chapter, repo)}.ipynb"
+        nbformat.write(ran, target.with_suffix(".part"))
+        target.with_suffix(".part").replace(target)
 
     def test_untouched_notebook_scores_zero_everywhere(self, graded):
         _, _, got, _ = graded

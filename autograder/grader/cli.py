@@ -1,4 +1,4 @@
-"""The instructor verbs of ``python -m autograder``: release, grade, demo, student-edition.
+"""The instructor verbs of ``python -m autograder``: release, grade, demo, student-edition, book.
 
 Registered by :func:`add_commands` into the top-level parser of :mod:`autograder.cli` when
 this wing is installed (never in the student edition).
@@ -161,6 +161,18 @@ def cmd_student_edition(args) -> int:
     return EXIT_OK
 
 
+def cmd_book(args) -> int:
+    from autograder.grader import book
+
+    try:
+        book.write_book(Path(args.out), Path(args.root), chapters=args.chapters or None,
+                        cache=Path(args.cache) if args.cache else None, jobs=args.jobs)
+    except book.BookError as err:
+        print(err, file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def add_commands(sub) -> None:
     """Add the instructor verbs to the ``python -m autograder`` sub-parsers ``sub``."""
     p = sub.add_parser("release", help="regenerate course/ from solutions/ with nbgrader")
@@ -195,6 +207,18 @@ def add_commands(sub) -> None:
     p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: all chapters")
     p.add_argument("--keep", metavar="DIR", help="build the demo course in DIR and keep it")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("book", help="build the course as a static web book (demos run, exercises shown, no solution)",
+                       description="Run every solution notebook (cached), then write one HTML page per chapter of the "
+                       "student edition with the course's outputs, a contents page with a search box, maths as MathML "
+                       "and plotly.js beside the pages: opens from disk, nothing from the network. Fails if a page "
+                       "would show a solution or hidden-test line.")
+    p.add_argument("--out", default="build/book", metavar="DIR", help="where the pages go (default: build/book)")
+    p.add_argument("chapters", nargs="*", metavar="CHAPTER", help="default: all chapters")
+    p.add_argument("--root", default=str(grading.REPO_ROOT), help="course root (default: the repository)")
+    p.add_argument("--cache", metavar="DIR", help="executed notebooks (default: OUT-cache beside OUT)")
+    p.add_argument("--jobs", "-j", type=int, default=1, help="notebooks run at a time (default: 1)")
+    p.set_defaults(func=cmd_book)
 
     p = sub.add_parser("student-edition", help="write the solution-free edition students get into DIR",
                        description="Write course/, the kernel side of the autograder package, Binder files, a "
