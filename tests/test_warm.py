@@ -42,6 +42,8 @@ print("grad", digest(tape.gradient(loss, w).numpy()))
 print("random", np.random.rand(3).tolist(), tf.random.uniform((2,)).numpy().tolist())
 print("threads", tf.config.threading.get_intra_op_parallelism_threads(),
       tf.config.threading.get_inter_op_parallelism_threads(), info.get("seed") if isinstance(info, dict) else None)
+import matplotlib.pyplot as plt
+print("figures", plt.get_backend())  # the inline backend: plt.show() puts the figure in the notebook
 """
 
 
@@ -114,8 +116,9 @@ def test_a_forked_kernel_computes_what_a_cold_kernel_computes(warm_jail, tmp_pat
         forked.shutdown_kernel(now=True)
         warm_jail.end()
     assert not cold_err and not warm_err, (cold_err, warm_err)
-    printed = [line.split()[0] for line in cold_out.splitlines()[-6:]]
-    assert printed == ["data", "fit", "predict", "grad", "random", "threads"], cold_out
+    printed = [line.split()[0] for line in cold_out.splitlines()[-7:]]
+    assert printed == ["data", "fit", "predict", "grad", "random", "threads", "figures"], cold_out
+    assert "inline" in cold_out.splitlines()[-1], cold_out
     assert warm_out == cold_out
 
 

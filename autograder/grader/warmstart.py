@@ -177,6 +177,11 @@ def main(argv: list[str]) -> None:
     keep = tuple(Path(p) for p in argv[1:]) if jailed else None
     prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the grading thread that started it
     prctl(PR_SET_DUMPABLE, 0)
+    # What ipykernel does as it starts (IPKernelApp.init_gui_pylab), done here before matplotlib
+    # is imported: matplotlib reads MPLBACKEND once, at import, so without it a forked kernel
+    # draws with Agg and plt.show() leaves no figure in the graded notebook or the feedback.
+    if not os.environ.get("MPLBACKEND"):
+        os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     for name in HEAVY:
         __import__(name)
     after_imports = snapshot(Path("/tmp"), keep) if jailed else {}
