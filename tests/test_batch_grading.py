@@ -384,6 +384,12 @@ class TestInterruptions:
     def test_a_killed_grading_process_is_reported_and_regraded_on_rerun(self, released, tmp_path):
         root = copy_course(released, tmp_path / "course")
         small_class(root, 3)
+        # s1's notebook ends with a cell that waits, so that its grading is still running two
+        # seconds after it starts: an untouched chapter 00 is graded in about a second with warm
+        # kernels on a fast machine, and the kill would find the process gone.
+        slow = samples.untouched_notebook(CHAPTER)
+        slow.cells.append(nbformat.v4.new_code_cell("import time\ntime.sleep(15)"))
+        grading.submit(root, "s1", CHAPTER, slow)
         killed = []
 
         def kill_s1():  # SIGKILL the nbgrader process grading s1, as an OOM killer or an admin would
@@ -392,13 +398,13 @@ class TestInterruptions:
                 for proc in psutil.Process().children(recursive=True):
                     try:  # nbgrader runs in the private course folder grade-s1-*/course
                         mine = "grade-s1-" in proc.cwd() and "ipykernel" not in " ".join(proc.cmdline())
+                        if mine:
+                            time.sleep(2)  # mid-run: its kernel has started
+                            proc.kill()
+                            killed.append(proc.pid)
+                            break
                     except psutil.Error:
                         continue
-                    if mine:
-                        time.sleep(2)  # mid-run: its kernel has started
-                        proc.kill()
-                        killed.append(proc.pid)
-                        break
                 time.sleep(0.1)
 
         watcher = threading.Thread(target=kill_s1)
