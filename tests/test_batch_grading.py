@@ -211,6 +211,32 @@ class TestSameGradesAsNbgrader:
         assert all(r["where"].startswith("tcp://") for r in result.rows)
 
 
+    def test_chapters_graded_in_one_pool_keep_their_own_results(self, tmp_path):
+        """``grade_assignments`` (make demo, ``grade`` with several chapters) runs every chapter's
+        submissions through one pool; each chapter still gets the scores, rows, progress lines
+        and reports it gets when graded alone."""
+        chapters = [CHAPTER, "01_tensors"]
+        root = grading.make_course(tmp_path / "course", chapters)
+        expected = {}
+        for chapter in chapters:
+            for student, (nb, scores) in (("perfect", samples.perfect_student(chapter)),
+                                          ("untouched", samples.untouched_student(chapter))):
+                grading.submit(root, student, chapter, nb)
+                expected[(chapter, student)] = scores
+        shown = io.StringIO()
+        results = batch.grade_assignments(root, chapters, jobs=2, limits=LIMITS, feedback=False,
+                                          progress=lambda chapter: report.Progress(chapter, stream=shown))
+        assert [r.assignment for r in results] == chapters
+        for chapter, result in zip(chapters, results, strict=True):
+            assert {r["student"]: r["status"] for r in result.rows} == {"perfect": sandbox.GRADED,
+                                                                        "untouched": sandbox.GRADED}
+            assert (result.report_dir / "report.csv").is_file() and result.graded_now == 2
+            for student in ("perfect", "untouched"):
+                got = {g: c.score for g, c in grading.cell_scores(root, chapter, student).items()}
+                assert got == expected[(chapter, student)], (chapter, student)
+            assert shown.getvalue().count(f"] {chapter} ") == 2, shown.getvalue()
+
+
 # --- faults ----------------------------------------------------------------------------------
 
 FAULTY = {  # student -> (status, what the reason says)

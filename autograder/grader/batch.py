@@ -2,6 +2,7 @@
 
     grade_assignment(root, "01_tensors", jobs=8)                         # local processes
     grade_assignment(root, "01_tensors", scheduler="tcp://host:8786")    # a Dask cluster
+    grade_assignments(root, ["00_setup", "01_tensors"], jobs=2)          # chapters through one pool
 
 1. :mod:`autograder.grader.intake` lists ``submitted/*/ASSIGNMENT`` and inspects each notebook
    (missing, corrupt, tampered cells repaired) without starting a kernel.
@@ -324,22 +325,33 @@ class BatchResult:
         return [r["student"] for r in self.rows if r["status"] == sandbox.WORKER_DIED]
 
 
-def grade_assignment(
+def grade_assignment(root: Path, assignment: str, *, progress: report.Progress | None = None, **options) -> BatchResult:
+    """Grade every submission of ``assignment`` in the nbgrader course at ``root``: one
+    assignment of :func:`grade_assignments` (same ``options``), with its own ``progress``."""
+    return grade_assignments(root, [assignment], progress=(lambda _: progress) if progress else None, **options)[0]
+
+
+def grade_assignments(
     root: Path,
-    assignment: str,
+    assignments: list[str],
     *,
     jobs: int | None = None,
     scheduler: str | None = None,
     limits: Limits | None = None,
     force: bool = False,
     feedback: bool = True,
-    progress: report.Progress | None = None,
+    progress=None,
     isolation: str | None = None,
     warm: bool = True,
-) -> BatchResult:
-    """Grade every submission of ``assignment`` in the nbgrader course at ``root``.
+) -> list[BatchResult]:
+    """Grade every submission of each of ``assignments`` in the nbgrader course at ``root``,
+    all through one pool of workers: a worker that finishes the last submission of one
+    assignment takes the first of the next, instead of waiting for the slowest of its
+    assignment (and keeps its warm jail). Each assignment gets its own rows, gradebook scores,
+    feedback and reports, as if graded alone; its ``seconds`` run from the start of the batch.
 
-    ``isolation``: "bwrap" (each kernel jailed; an error where bubblewrap cannot run),
+    ``progress``: a function giving the :class:`report.Progress` of an assignment (default:
+    quiet). ``isolation``: "bwrap" (each kernel jailed; an error where bubblewrap cannot run),
     "none" (not isolated), or None (bubblewrap where it works; see :func:`choose_sandbox`).
     ``warm``: fork each kernel from the grading thread's warm jail (:mod:`autograder.grader.warm`;
     where forking is not available, or False, each kernel starts cold, as nbgrader starts it)."""
@@ -350,16 +362,19 @@ def grade_assignment(
     workers = jobs or default_jobs(limits.memory_mb)
     if not limits.threads and not scheduler and workers > 1:
         limits = Limits(limits.timeout, limits.cell_timeout, limits.memory_mb, max(1, (os.cpu_count() or 1) // workers))
-    journal = read_journal(state_dir(course, assignment) / JOURNAL)
-    submissions = intake.discover(course, assignment)
-    todo = [s for s in submissions if needs_grading(s, journal.get(s.student), force)]
-    progress = progress or report.Progress(assignment, quiet=True)
-    progress.start(len(todo), skipped=len(submissions) - len(todo))
-    rows = {s.student: journal[s.student] for s in submissions if s not in todo}
+    where = scheduler or f"local x{workers}"
 
-    by_student = {s.student: s for s in todo}
-    pending: list[Job] = []
-    if todo:
+    states, pending = {}, []
+    for assignment in assignments:
+        journal = read_journal(state_dir(course, assignment) / JOURNAL)
+        submissions = intake.discover(course, assignment)
+        todo = [s for s in submissions if needs_grading(s, journal.get(s.student), force)]
+        shown = (progress(assignment) if progress else None) or report.Progress(assignment, quiet=True)
+        shown.start(len(todo), skipped=len(submissions) - len(todo))
+        rows = {s.student: journal[s.student] for s in submissions if s not in todo}
+        states[assignment] = (submissions, todo, rows, shown)
+        if not todo:
+            continue
         refs = intake.reference_cells(course, assignment)
         course_code = intake.course_cells(course, assignment)
         gradebook = gradebook_snapshot(course, assignment)
@@ -370,28 +385,32 @@ def grade_assignment(
                             warm)
             if isinstance(made, Outcome):
                 rows[sub.student] = record(course, sub, made, "intake")
-                progress.update(rows[sub.student])
+                shown.update(rows[sub.student])
             else:
                 pending.append(made)
 
-    where = scheduler or f"local x{workers}"
     outcomes = run_dask(pending, scheduler) if scheduler else run_local(pending, workers)
     for job, outcome in outcomes:
-        rows[job.student] = record(course, by_student[job.student], outcome, where)
-        progress.update(rows[job.student])
-    progress.close()
+        submissions, todo, rows, shown = states[job.assignment]
+        sub = next(s for s in todo if s.student == job.student)
+        rows[job.student] = record(course, sub, outcome, where)
+        shown.update(rows[job.student])
 
-    ordered = [rows[s.student] for s in submissions]
-    out_dir = state_dir(course, assignment)
-    if feedback:
-        from autograder.grader import feedback as fb
+    results = []
+    for assignment, (submissions, todo, rows, shown) in states.items():
+        shown.close()
+        ordered = [rows[s.student] for s in submissions]
+        out_dir = state_dir(course, assignment)
+        if feedback:
+            from autograder.grader import feedback as fb
 
-        graded = [r["student"] for r in ordered if (course.autograded / r["student"] / assignment).is_dir()]
-        fb.write_feedback(course, assignment, graded)
-        notebooks = sorted(p.stem for p in (course.source / assignment).glob("*.ipynb"))
-        fb.write_not_graded(course, assignment, [r for r in ordered if r["status"] != sandbox.GRADED or
-                                                 r["student"] not in graded], notebooks)
-    result = BatchResult(assignment, ordered, len(todo), time.monotonic() - start, out_dir)
-    report.write_reports(out_dir, ordered, limits=asdict(limits), seconds=result.seconds, where=where,
-                         isolation=isolation_note)
-    return result
+            graded = [r["student"] for r in ordered if (course.autograded / r["student"] / assignment).is_dir()]
+            fb.write_feedback(course, assignment, graded)
+            notebooks = sorted(p.stem for p in (course.source / assignment).glob("*.ipynb"))
+            fb.write_not_graded(course, assignment, [r for r in ordered if r["status"] != sandbox.GRADED or
+                                                     r["student"] not in graded], notebooks)
+        result = BatchResult(assignment, ordered, len(todo), time.monotonic() - start, out_dir)
+        report.write_reports(out_dir, ordered, limits=asdict(limits), seconds=result.seconds, where=where,
+                             isolation=isolation_note)
+        results.append(result)
+    return results

@@ -52,7 +52,7 @@ def cmd_grade(args) -> int:
         if not works:
             raise CliError(f"--sandbox bwrap: {why}")
     limits = Limits(timeout=args.timeout, cell_timeout=args.cell_timeout, memory_mb=args.memory, threads=args.threads)
-    retry = []
+    chapters = []
     for chapter in _chapters(args.chapters, root):
         if not any(submitted.glob(f"*/{chapter}")):
             print(f"{chapter}: no submissions, skipped")
@@ -60,13 +60,16 @@ def cmd_grade(args) -> int:
         # A chapter must be in the gradebook before it can be graded.
         if not grading.in_gradebook(root, chapter):
             grading.release(root, chapter)
-        where = args.scheduler or f"{args.jobs or batch.default_jobs(limits.memory_mb)} local worker(s)"
-        print(f"{chapter}: grading with {where} ...", flush=True)
-        result = batch.grade_assignment(
-            root, chapter, jobs=args.jobs, scheduler=args.scheduler, limits=limits, force=args.force,
-            feedback=args.feedback, progress=report.Progress(chapter, quiet=args.quiet), isolation=args.sandbox,
-            warm=not args.cold,
-        )
+        chapters.append(chapter)
+    where = args.scheduler or f"{args.jobs or batch.default_jobs(limits.memory_mb)} local worker(s)"
+    print(f"grading {', '.join(chapters) or 'nothing'} with {where} ...", flush=True)
+    results = batch.grade_assignments(
+        root, chapters, jobs=args.jobs, scheduler=args.scheduler, limits=limits, force=args.force,
+        feedback=args.feedback, progress=lambda chapter: report.Progress(chapter, quiet=args.quiet),
+        isolation=args.sandbox, warm=not args.cold,
+    )
+    retry = []
+    for result in results:
         print((result.report_dir / "summary.txt").read_text().rstrip())
         print(f"report: {result.report_dir / 'report.csv'} (and report.json)")
         retry += result.retry
@@ -101,8 +104,9 @@ def cmd_demo(args) -> int:
             grading.submit(workdir, student, chapter, nb)
             expected[(chapter, student)] = scores
     first_lines = {}
-    for chapter in chapters:
-        result = batch.grade_assignment(workdir, chapter, progress=report.Progress(chapter))
+    # One pool for every chapter: a worker never waits for the slowest submission of a chapter.
+    for chapter, result in zip(chapters, batch.grade_assignments(workdir, chapters, progress=report.Progress),
+                               strict=True):
         buggy = next(r for r in result.rows if r["student"] == "buggy")
         failing = [(gid, c["failure"]) for gid, c in (buggy.get("cells") or {}).items() if c.get("failure")]
         if failing:
