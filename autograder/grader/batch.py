@@ -368,10 +368,10 @@ def grade_assignments(
     for assignment in assignments:
         journal = read_journal(state_dir(course, assignment) / JOURNAL)
         submissions = intake.discover(course, assignment)
-        todo = [s for s in submissions if needs_grading(s, journal.get(s.student), force)]
+        todo = {s.student: s for s in submissions if needs_grading(s, journal.get(s.student), force)}
         shown = (progress(assignment) if progress else None) or report.Progress(assignment, quiet=True)
         shown.start(len(todo), skipped=len(submissions) - len(todo))
-        rows = {s.student: journal[s.student] for s in submissions if s not in todo}
+        rows = {s.student: journal[s.student] for s in submissions if s.student not in todo}
         states[assignment] = (submissions, todo, rows, shown)
         if not todo:
             continue
@@ -380,7 +380,7 @@ def grade_assignments(
         gradebook = gradebook_snapshot(course, assignment)
         source_files = {k: v for k, v in sandbox.read_files(course.source / assignment).items()
                         if not k.endswith(".ipynb") and ".ipynb_checkpoints" not in k}
-        for sub in todo:
+        for sub in todo.values():
             made = make_job(sub, refs, course.config_text, gradebook, source_files, limits, isolation, course_code,
                             warm)
             if isinstance(made, Outcome):
@@ -392,8 +392,7 @@ def grade_assignments(
     outcomes = run_dask(pending, scheduler) if scheduler else run_local(pending, workers)
     for job, outcome in outcomes:
         submissions, todo, rows, shown = states[job.assignment]
-        sub = next(s for s in todo if s.student == job.student)
-        rows[job.student] = record(course, sub, outcome, where)
+        rows[job.student] = record(course, todo[job.student], outcome, where)
         shown.update(rows[job.student])
 
     results = []

@@ -9,7 +9,7 @@ the pages' text). Maths is MathML (the browser renders it; no CDN), plotly.js is
 book's folder, and the contents page has a search box over every section. Nothing is fetched
 from the network: the book opens from disk.
 
-    python -m autograder book DIR                # or: make book  (DIR=build/book)
+    python -m autograder book [--out DIR] [CHAPTER ...]    # or: make book  (BOOK_DIR=build/book)
 
 Executed notebooks are cached by a digest of the solution, the kernel-side package and the pins,
 so a second build re-renders without running anything.
@@ -248,15 +248,13 @@ def write_book(dest: Path, root: Path = grading.REPO_ROOT, *, chapters: list[str
 
     shutil.copy2(Path(plotly.__file__).parent / "package_data" / "plotly.min.js", dest / "plotly.min.js")
     (dest / "book.css").write_text(CSS)
-    entries = []
-    for chapter in chapters:
-        released = nbformat.read(grading.notebook_path(root, grading.RELEASE, chapter), as_version=4)
-        entries.append({"chapter": chapter, "href": f"{chapter}.html", "colab": edition.colab_url(chapter),
-                        "title": edition.chapter_title(released)})
+    released = {chapter: nbformat.read(grading.notebook_path(root, grading.RELEASE, chapter), as_version=4)
+                for chapter in chapters}
+    entries = [{"chapter": chapter, "href": f"{chapter}.html", "colab": edition.colab_url(chapter),
+                "title": edition.chapter_title(released[chapter])} for chapter in chapters]
     html_exporter, pages = exporter(), []
     for i, entry in enumerate(entries):
-        released = nbformat.read(grading.notebook_path(root, grading.RELEASE, entry["chapter"]), as_version=4)
-        nb = page_notebook(released, nbformat.read(executed[entry["chapter"]], as_version=4))
+        nb = page_notebook(released[entry["chapter"]], nbformat.read(executed[entry["chapter"]], as_version=4))
         nb.metadata["title"] = entry["title"]
         book = {"colab": entry["colab"],
                 "previous": entries[i - 1] if i > 0 else None,
@@ -280,13 +278,5 @@ def leaks(dest: Path, root: Path = grading.REPO_ROOT) -> list[str]:
     """Where the book's text, as a reader of the pages sees it, holds a line of a solution or a
     hidden test (:func:`edition.secret_lines`) or nbgrader's region markers."""
     solutions, hidden = edition.secret_lines(root)
-    found = []
-    for path in sorted(Path(dest).glob("*.html")):  # (search.js holds these pages' words only)
-        text = page_text(path.read_text(), sep="")
-        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"):
-            if marker in text:
-                found.append(f"{path.name}: holds {marker!r}")
-        lines = {line.strip() for line in text.splitlines()}  # line by line, as edition.leaks reads files
-        found += [f"{path.name}: hidden-test line from {hidden[line]}: {line}" for line in sorted(lines & hidden.keys())]
-        found += [f"{path.name}: solution line from {solutions[line]}: {line}" for line in sorted(lines & solutions.keys())]
-    return found
+    return [found for path in sorted(Path(dest).glob("*.html"))  # (search.js holds these pages' words only)
+            for found in edition.secrets_in(path.name, page_text(path.read_text(), sep=""), solutions, hidden)]

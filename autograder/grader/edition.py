@@ -152,6 +152,21 @@ def _text_files(edition: Path):
         yield path.relative_to(edition), text, {line.strip() for line in text.replace("\\n", "\n").splitlines()}
 
 
+MARKERS = ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME")  # nbgrader's regions
+
+
+def secrets_in(name, text: str, solutions: dict[str, str], hidden: dict[str, str], *,
+               solution_lines: bool = True) -> list[str]:
+    """What of :func:`secret_lines` the text ``text`` (of the file ``name``) holds, line by
+    line: nbgrader's region markers, hidden-test lines and (``solution_lines``) solution lines."""
+    lines = {line.strip() for line in text.splitlines()}
+    found = [f"{name}: holds {marker!r}" for marker in MARKERS if marker in text]
+    found += [f"{name}: hidden-test line from {hidden[line]}: {line}" for line in sorted(lines & hidden.keys())]
+    if solution_lines:
+        found += [f"{name}: solution line from {solutions[line]}: {line}" for line in sorted(lines & solutions.keys())]
+    return found
+
+
 def is_reference_code(rel: Path) -> bool:
     """The checks compute their references with Keras (the grading contract), so where an
     exercise is "call Keras like this" a check's reference may share a line with the solution."""
@@ -172,12 +187,7 @@ def leaks(edition: Path, root: Path = grading.REPO_ROOT) -> list[str]:
     bugs = {line.strip() for bug in samples.PLANTED_BUGS for line in bug.new.splitlines()
             if len(line.strip()) >= MIN_LINE and "### " not in line and line not in bug.old}
     for rel, text, lines in _text_files(edition):
-        for marker in ("BEGIN SOLUTION", "BEGIN HIDDEN TESTS", "BEGIN MARK SCHEME"):
-            if marker in text:
-                found.append(f"{rel}: holds {marker!r}")
-        found += [f"{rel}: hidden-test line from {hidden[line]}: {line}" for line in sorted(lines & hidden.keys())]
-        if not is_reference_code(rel):
-            found += [f"{rel}: solution line from {solutions[line]}: {line}" for line in sorted(lines & solutions.keys())]
+        found += secrets_in(rel, text.replace("\\n", "\n"), solutions, hidden, solution_lines=not is_reference_code(rel))
         found += [f"{rel}: planted-bug line: {line}" for line in sorted(lines & (bugs - solutions.keys()))]
     return found
 
